@@ -1,0 +1,1 @@
+"""Steward's benchmarks; each subpackage is one benchmark run with `python -m bench.<name>`."""
