@@ -1,2 +1,99 @@
+"""The `steward` command: start the servers, and (as Steward grows) manage users, the ledger
+and workers. Every command explains itself with `--help`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from backend.supervisor import LaunchError, ServerSpec, Supervisor, ensure_port_free, is_loopback
+
+app = typer.Typer(
+    name="steward",
+    help="Steward: a local-first personal AI agent. `steward up` starts it.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+BACKENDS = ("llamacpp", "mock", "openai")
+
+
+def _echo(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@app.command()
+def up(
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="Model backend: llamacpp (the bundled local model), mock (deterministic "
+            "demo that calls tools on demand) or openai (an OpenAI-compatible upstream).",
+        ),
+    ] = "llamacpp",
+    host: Annotated[str, typer.Option(help="Address the servers bind to.")] = "127.0.0.1",
+    core_port: Annotated[int, typer.Option(help="Port of Core, the model gateway.")] = 9000,
+    upstream_url: Annotated[
+        str | None,
+        typer.Option(help="With --backend openai: the upstream's base URL, ending in /v1."),
+    ] = None,
+    model_path: Annotated[
+        Path | None,
+        typer.Option(help="With --backend llamacpp: a GGUF file instead of the bundled model."),
+    ] = None,
+    data_dir: Annotated[
+        Path,
+        typer.Option(envvar="STEWARD_DATA_DIR", help="Where data, caches and models live."),
+    ] = Path("data"),
+    startup_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for each server to become healthy.")
+    ] = 300.0,
+) -> None:
+    """Start Steward's servers and print their URLs; Ctrl-C stops them."""
+    if backend not in BACKENDS:
+        raise typer.BadParameter(f"choose one of {', '.join(BACKENDS)}", param_hint="--backend")
+    if not is_loopback(host) and not os.environ.get("CORE_API_KEY"):
+        _echo(
+            f"Refusing to bind to {host}: it is not a loopback address and no CORE_API_KEY is "
+            "set, so anyone on the network could use the model. Set CORE_API_KEY, or keep the "
+            "default --host 127.0.0.1."
+        )
+        raise typer.Exit(2)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = {"CORE_BACKEND": backend, "CORE_MODEL_DIR": str(data_dir.resolve() / "models")}
+    if upstream_url:
+        env["CORE_UPSTREAM_BASE_URL"] = upstream_url
+    if model_path:
+        env["CORE_MODEL_PATH"] = str(model_path.resolve())
+    core = ServerSpec("Core", "core.api:app", host, core_port, env)
+    supervisor = Supervisor(_echo)
+    try:
+        ensure_port_free(host, core_port, "Core", "--core-port")
+        _echo(f"Starting Core on {core.url} (backend: {backend}) ...")
+        supervisor.start(core)
+        supervisor.wait_healthy(core, startup_timeout)
+    except LaunchError as exc:
+        supervisor.stop()
+        _echo(f"error: {exc}")
+        raise typer.Exit(1) from None
+    _echo("")
+    _echo("Steward is up:")
+    _echo(f"  Core (OpenAI-compatible API)  {core.url}/v1   health: {core.url}/health")
+    _echo("Press Ctrl-C to stop.")
+    raise typer.Exit(supervisor.run_until_stopped())
+
+
+@app.command()
+def version() -> None:
+    """Print Steward's version."""
+    from importlib.metadata import version as dist_version
+
+    typer.echo(dist_version("steward"))
+
+
 def main() -> None:
-    pass
+    """Entry point of the `steward` console script."""
+    app()

@@ -9,9 +9,11 @@ stream.
 
 from __future__ import annotations
 
+import base64
 import os
+import struct
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import orjson
@@ -34,6 +36,15 @@ def _usage(prompt: int, completion: int) -> Usage:
 
 def _sse(obj: dict[str, Any]) -> bytes:
     return b"data: " + orjson.dumps(obj) + b"\n\n"
+
+
+def _float_vector(vector: list[float]) -> list[float] | str:
+    return vector
+
+
+def _base64_vector(vector: list[float]) -> list[float] | str:
+    """Little-endian float32, base64: what OpenAI clients ask for by default."""
+    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
 
 
 class Gateway:
@@ -62,7 +73,12 @@ class Gateway:
         return {
             "object": "list",
             "data": [
-                {"id": m, "object": "model", "created": 0, "owned_by": f"steward-{self.backend.name}"}
+                {
+                    "id": m,
+                    "object": "model",
+                    "created": 0,
+                    "owned_by": f"steward-{self.backend.name}",
+                }
                 for m in self.backend.models()
             ],
         }
@@ -70,7 +86,12 @@ class Gateway:
     def get_model(self, model_id: str) -> dict[str, Any]:
         """`GET /v1/models/{id}`."""
         model = self.resolve_model(model_id)
-        return {"id": model, "object": "model", "created": 0, "owned_by": f"steward-{self.backend.name}"}
+        return {
+            "id": model,
+            "object": "model",
+            "created": 0,
+            "owned_by": f"steward-{self.backend.name}",
+        }
 
     # --- chat -----------------------------------------------------------------------
 
@@ -144,7 +165,7 @@ class Gateway:
         self,
         model: str,
         first: ChatDelta,
-        rest: AsyncIterator[ChatDelta],
+        rest: AsyncGenerator[ChatDelta, None],
         include_usage: bool,
     ) -> AsyncIterator[bytes]:
         base: dict[str, Any] = {
@@ -181,12 +202,14 @@ class Gateway:
             if not finished:
                 yield chunk({}, "stop")
             if include_usage:
-                yield _sse({**base, "choices": [], "usage": _usage(prompt_tokens, completion_tokens)})
+                yield _sse(
+                    {**base, "choices": [], "usage": _usage(prompt_tokens, completion_tokens)}
+                )
             yield _DONE
         except CoreError as exc:
             yield _sse(exc.body())
         finally:
-            await rest.aclose()  # type: ignore[attr-defined]
+            await rest.aclose()
 
     # --- embeddings -----------------------------------------------------------------
 
@@ -207,10 +230,11 @@ class Gateway:
                 param="dimensions",
                 code="unsupported_parameter",
             )
+        encode = _base64_vector if request.encoding_format == "base64" else _float_vector
         return {
             "object": "list",
             "data": [
-                {"object": "embedding", "index": i, "embedding": v}
+                {"object": "embedding", "index": i, "embedding": encode(v)}
                 for i, v in enumerate(result.vectors)
             ],
             "model": model,

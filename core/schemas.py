@@ -139,7 +139,7 @@ class EmbeddingRequest(_Strict):
 
     model: Annotated[str, Field(min_length=1)]
     input: str | Annotated[list[str], Field(min_length=1, max_length=2048)]
-    encoding_format: Literal["float"] = "float"
+    encoding_format: Literal["float", "base64"] = "float"
     dimensions: int | None = None
     user: str | None = None
 

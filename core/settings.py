@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-
 
 
 class CoreSettings(BaseSettings):

@@ -33,14 +33,15 @@ def count_prompt_tokens(messages: list[Message]) -> int:
 def split_stream_pieces(text: str) -> list[str]:
     """Split text into stream pieces that concatenate back to exactly `text`: a word with
     its trailing space, or a single CJK character."""
-    return re.findall(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]\s*|[^\s\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]+\s*|\s+", text)
+    return re.findall(
+        r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]\s*|[^\s\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]+\s*|\s+",
+        text,
+    )
 
 
 def truncate_tokens(text: str, limit: int) -> tuple[str, bool]:
     """Cut `text` after `limit` tokens. Returns the text and whether it was cut."""
-    count = 0
-    for match in _TOKEN.finditer(text):
-        count += 1
+    for count, match in enumerate(_TOKEN.finditer(text), start=1):
         if count > limit:
             return text[: match.start()].rstrip(), True
     return text, False

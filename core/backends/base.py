@@ -13,7 +13,7 @@ Invariants:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -88,7 +88,7 @@ class Backend(ABC):
 
     async def chat_stream(
         self, request: ChatCompletionRequest, model: str
-    ) -> AsyncIterator[ChatDelta]:
+    ) -> AsyncGenerator[ChatDelta, None]:
         """Stream a completion; by default the whole result in one delta."""
         result = await self.chat(request, model)
         tool_calls = [{"index": i, **tc} for i, tc in enumerate(result.tool_calls)] or None

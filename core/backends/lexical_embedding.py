@@ -8,16 +8,18 @@ of `DIMENSIONS` buckets with a sign; CJK text contributes character uni- and big
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import re
 
 DIMENSIONS = 384
 _WORD = re.compile(r"[a-z0-9]+")
 _CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
-_STOP = frozenset(
-    "a an and are as at be by do for from has have i in is it me my of on or our so that the "
-    "their this to was we were what when where which who will with you your".split()
+_STOP_WORDS = (
+    "a an and are as at be by do for from has have i in is it me my of on or our so that "
+    "the their this to was we were what when where which who will with you your"
 )
+_STOP = frozenset(_STOP_WORDS.split())
 
 
 def _stem(word: str) -> str:
@@ -32,7 +34,7 @@ def features(text: str) -> list[tuple[str, float]]:
     lowered = text.lower()
     words = [_stem(w) for w in _WORD.findall(lowered) if w not in _STOP]
     feats: list[tuple[str, float]] = [(f"w:{w}", 1.0) for w in words]
-    feats += [(f"b:{a}_{b}", 0.5) for a, b in zip(words, words[1:], strict=False)]
+    feats += [(f"b:{a}_{b}", 0.5) for a, b in itertools.pairwise(words)]
     for run in _CJK_RUN.findall(lowered):
         feats += [(f"c:{ch}", 0.6) for ch in run]
         feats += [(f"cb:{run[i : i + 2]}", 1.0) for i in range(len(run) - 1)]

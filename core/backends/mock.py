@@ -15,14 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from core.backends.base import Backend, Capability, ChatDelta, ChatResult, EmbeddingResult
 from core.backends.lexical_embedding import embed_text
 from core.backends.mock_reply import compose_reply, summarise_tool_results
 from core.backends.mock_style import parse_style
-from core.settings import CoreSettings
 from core.schemas import ChatCompletionRequest, FinishReason, Message, ToolCallOut
+from core.settings import CoreSettings
 from core.tokens import count_prompt_tokens, count_tokens, split_stream_pieces, truncate_tokens
 
 __all__ = ["MockBackend"]
@@ -131,7 +131,7 @@ class MockBackend(Backend):
 
     async def chat_stream(
         self, request: ChatCompletionRequest, model: str
-    ) -> AsyncIterator[ChatDelta]:
+    ) -> AsyncGenerator[ChatDelta, None]:
         result = self._complete(request)
         if result.tool_calls:
             yield ChatDelta(tool_calls=[{"index": i, **c} for i, c in enumerate(result.tool_calls)])
@@ -145,4 +145,6 @@ class MockBackend(Backend):
         )
 
     async def embed(self, inputs: list[str], model: str) -> EmbeddingResult:
-        return EmbeddingResult([embed_text(t) for t in inputs], sum(count_tokens(t) for t in inputs))
+        return EmbeddingResult(
+            [embed_text(t) for t in inputs], sum(count_tokens(t) for t in inputs)
+        )

@@ -14,7 +14,9 @@ import re
 from core.backends.mock_style import ReplyStyle
 from core.tokens import is_mostly_cjk
 
-_GREETING = re.compile(r"^\s*(hello|hi|hey|good (morning|afternoon|evening))\b|^\s*(你好|您好|嗨)", re.I)
+_GREETING = re.compile(
+    r"^\s*(hello|hi|hey|good (morning|afternoon|evening))\b|^\s*(你好|您好|嗨)", re.I
+)
 
 _EN_BODY = [
     "The short answer to “{topic}” is that it depends on what you need it for.",
@@ -45,7 +47,12 @@ _OPENERS = {
         "casual": "Sure thing!",
         "friendly": "Happy to help!",
     },
-    "zh": {"neutral": "", "formal": "好的，谨此答复。", "casual": "行啊！", "friendly": "很乐意帮忙！"},
+    "zh": {
+        "neutral": "",
+        "formal": "好的，谨此答复。",
+        "casual": "行啊！",
+        "friendly": "很乐意帮忙！",
+    },
 }
 _CLOSERS = {
     "en": {
@@ -107,9 +114,7 @@ def compose_reply(user_text: str, style: ReplyStyle) -> str:
         count = _COUNTS[style.verbosity] - 1
         body = [lead.format(topic=topic)]
         body += [rest[(digest + i) % len(rest)] for i in range(count)]
-    if style.verbosity == "detailed":
-        body.append(_CLOSERS[lang][style.tone])
-    elif style.verbosity == "normal" and style.tone != "neutral":
+    if style.verbosity == "detailed" or (style.verbosity == "normal" and style.tone != "neutral"):
         body.append(_CLOSERS[lang][style.tone])
     sentences = ([opener] if opener and style.format != "bullets" else []) + body
     text = _layout(sentences, style, lang)
@@ -118,7 +123,9 @@ def compose_reply(user_text: str, style: ReplyStyle) -> str:
     return text
 
 
-def summarise_tool_results(results: list[tuple[str, str]], style: ReplyStyle, user_text: str) -> str:
+def summarise_tool_results(
+    results: list[tuple[str, str]], style: ReplyStyle, user_text: str
+) -> str:
     """The mock's reply once tool results are in: what each tool returned, in `style`."""
     lang = _language(style, user_text)
     limit = {"concise": 80, "normal": 240, "detailed": 800}[style.verbosity]
