@@ -14,9 +14,7 @@ import re
 from core.backends.mock_style import ReplyStyle
 from core.tokens import is_mostly_cjk
 
-_GREETING = re.compile(
-    r"^\s*(hello|hi|hey|good (morning|afternoon|evening))\b|^\s*(你好|您好|嗨)", re.I
-)
+_GREETING = re.compile(r"\b(hello|hi|hey|good (morning|afternoon|evening))\b|你好|您好|嗨", re.I)
 
 _EN_BODY = [
     "The short answer to “{topic}” is that it depends on what you need it for.",
@@ -104,7 +102,7 @@ def compose_reply(user_text: str, style: ReplyStyle) -> str:
     lang = _language(style, user_text)
     zh = lang == "zh"
     opener = _OPENERS[lang][style.tone]
-    if _GREETING.search(user_text):
+    if _GREETING.search(user_text) and len(user_text) <= 40:
         body = [_GREETING_TEXT[lang]]
     else:
         bank = _ZH_BODY if zh else _EN_BODY

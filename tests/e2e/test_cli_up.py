@@ -1,0 +1,117 @@
+"""`steward up` starts real servers, the smoke test passes against them, Ctrl-C stops them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.servers import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+STEWARD = str(Path(sys.executable).parent / "steward")
+
+
+def _wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: float) -> str:
+    """Collect the process's output (on a thread) until `needle` appears; return it."""
+    assert proc.stdout is not None
+    stream = proc.stdout
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(stream.readline, "")), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        seen = "".join(lines)
+        if needle in seen:
+            return seen
+        if proc.poll() is not None and not reader.is_alive():
+            break
+        time.sleep(0.05)
+    raise AssertionError(f"never saw {needle!r}; output so far:\n{''.join(lines)}")
+
+
+@pytest.fixture
+def steward_up(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [STEWARD, "up", "--backend", "mock", "--core-port", str(port), "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        yield proc, port
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_up_prints_urls_passes_smoke_and_stops_on_ctrl_c(
+    steward_up: tuple[subprocess.Popen[str], int],
+) -> None:
+    proc, port = steward_up
+    out = _wait_for_line(proc, "Press Ctrl-C to stop.", timeout=60)
+    assert f"http://127.0.0.1:{port}/v1" in out
+    smoke = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "smoke_test.sh")],
+        env={**os.environ, "CORE_BASE_URL": f"http://127.0.0.1:{port}"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert smoke.returncode == 0, smoke.stdout + smoke.stderr
+    assert "0 failed" in smoke.stdout
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=20) == 0
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))  # the port is free again: Core really stopped
+
+
+def test_up_explains_a_taken_port(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        r = subprocess.run(
+            [STEWARD, "up", "--backend", "mock", "--core-port", str(port), "--data-dir", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert r.returncode == 1
+    assert f"{port}" in r.stderr
+    assert "--core-port" in r.stderr
+
+
+def test_up_refuses_a_public_address_without_a_key(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "CORE_API_KEY"}
+    r = subprocess.run(
+        [STEWARD, "up", "--host", "0.0.0.0", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+        check=False,
+    )
+    assert r.returncode == 2
+    assert "CORE_API_KEY" in r.stderr
+
+
+def test_help_explains_every_command() -> None:
+    r = subprocess.run([STEWARD, "--help"], capture_output=True, text=True, timeout=30, check=True)
+    for command in ("up", "version"):
+        assert command in r.stdout
+    r = subprocess.run([STEWARD, "up", "--help"], capture_output=True, text=True, timeout=30, check=True)
+    assert "--backend" in r.stdout
