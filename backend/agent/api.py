@@ -1,0 +1,125 @@
+"""Edge's app factory. `create_app(settings)` builds the app; `uvicorn backend.agent.api:app`
+gets one built from the environment on first access.
+
+At start: migrations run (the SQLite file appears on first start), the owner is created if
+there is none (a generated token is printed once), workers start. At stop: workers stop and
+connections close; tasks they held are picked up again at the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from backend.agent import routes as agent_routes
+from backend.agent.bus import TaskBus
+from backend.agent.loop import AgentLoop
+from backend.agent.service import AgentService
+from backend.agent.store import TaskStore
+from backend.agent.worker import WorkerPool
+from backend.audit import routes as audit_routes
+from backend.auth.store import UserStore
+from backend.core_client import CoreClient
+from backend.ledger.store import LedgerStore
+from backend.services import Services
+from backend.settings import EdgeSettings
+from backend.storage.db import Database
+from backend.web import BodyLimitMiddleware, install_error_handlers
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("steward.edge")
+
+
+def _announce_owner_token(token: str) -> None:
+    # Printed once, to the terminal only (never to the log or the ledger).
+    sys.stderr.write(
+        "\n"
+        "  Steward created its owner. The owner's token (shown only this once; keep it):\n"
+        f"      {token}\n"
+        "  Use it as 'Authorization: Bearer <token>' or to sign in to the Console.\n\n"
+    )
+    sys.stderr.flush()
+
+
+def create_app(
+    settings: EdgeSettings | None = None, *, core_transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """Build Edge. `core_transport` lets tests wire Core in-process."""
+    settings = settings or EdgeSettings()
+    db = Database(settings.resolved_database_url)
+    ledger = LedgerStore()
+    tasks = TaskStore()
+    users = UserStore(ledger)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(db.migrate)
+
+        def ensure_owner() -> str | None:
+            with db.write() as s:
+                return users.ensure_owner(s, settings.owner_token)
+
+        generated = await asyncio.to_thread(ensure_owner)
+        if generated:
+            _announce_owner_token(generated)
+        bus = TaskBus(asyncio.get_running_loop())
+        db.on_commit(bus.events_committed)
+        core = CoreClient(
+            settings.core_base_url,
+            api_key=settings.core_api_key,
+            connect_timeout=settings.core_connect_timeout_s,
+            read_timeout=settings.core_read_timeout_s,
+            retries=settings.core_retries,
+            transport=core_transport,
+        )
+        services = Services(
+            settings, db, ledger, users, tasks, AgentService(db, ledger, tasks), bus
+        )
+        app.state.services = services
+        agent = AgentLoop(settings, db, ledger, tasks, core, bus)
+        pool = WorkerPool(settings, db, ledger, tasks, bus, agent)
+        app.state.workers = pool
+        if settings.workers > 0:
+            await pool.start()
+        try:
+            yield
+        finally:
+            await pool.stop()
+            await core.aclose()
+            db.dispose()
+
+    app = FastAPI(
+        title="Steward Edge",
+        version="0.1.0",
+        summary="The agent: messages, tasks in lanes, the ledger, audit.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, Any]:
+        """Liveness: Edge answers. No authentication."""
+        return {"status": "ok", "service": "edge"}
+
+    app.include_router(agent_routes.router)
+    app.include_router(audit_routes.router)
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    # `uvicorn backend.agent.api:app` builds the app from the environment on first access.
+    if name == "app":
+        app = create_app()
+        globals()["app"] = app
+        return app
+    raise AttributeError(name)

@@ -1,0 +1,208 @@
+"""Workers: claim tasks from the database, run them, keep their leases alive, and put back
+the tasks of workers that died.
+
+Invariants:
+- Claiming is one write transaction: pick the head of a free lane, mark it `running` with
+  this process's lease, record the state change. The partial unique index on busy lanes makes
+  a second claim of the same lane fail even if two processes race.
+- A lease is renewed every third of its length while the task runs. A task whose lease
+  expired, or whose lease owner is a process on this host that no longer exists, goes back
+  to the head of its lane (or fails, after `max_attempts` runs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from backend.agent.bus import TaskBus
+from backend.agent.loop import AgentLoop, Claimed
+from backend.agent.store import TaskStore
+from backend.clock import now, rfc3339
+from backend.ledger.events import EventType, NewEvent
+from backend.ledger.store import LedgerStore
+from backend.settings import EdgeSettings
+from backend.storage.db import Database
+from backend.storage.models import Task
+
+log = logging.getLogger("steward.edge.worker")
+_HOST = socket.gethostname()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class WorkerPool:
+    """`settings.workers` concurrent task runners and one lease keeper, in this process."""
+
+    def __init__(
+        self,
+        settings: EdgeSettings,
+        db: Database,
+        ledger: LedgerStore,
+        tasks: TaskStore,
+        bus: TaskBus,
+        agent: AgentLoop,
+    ):
+        self.settings = settings
+        self.db = db
+        self.ledger = ledger
+        self.tasks = tasks
+        self.bus = bus
+        self.agent = agent
+        self.instance = uuid.uuid4().hex[:12]
+        self.owner = f"{_HOST}/{os.getpid()}/{self.instance}"
+        self.running: set[str] = set()
+        self._loops: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        """Put back tasks orphaned by dead processes, then start the runners."""
+        await asyncio.to_thread(self.sweep)
+        self._loops = [
+            asyncio.create_task(self._runner(), name=f"steward-worker-{i}")
+            for i in range(self.settings.workers)
+        ]
+        self._loops.append(asyncio.create_task(self._keeper(), name="steward-lease-keeper"))
+        self.bus.work_available.set()
+
+    async def stop(self) -> None:
+        """Stop the runners; tasks they held are picked up again after a restart."""
+        for loop in self._loops:
+            loop.cancel()
+        for loop in self._loops:
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
+        self._loops.clear()
+
+    # --- runners --------------------------------------------------------------------------
+
+    async def _runner(self) -> None:
+        while True:
+            self.bus.work_available.clear()
+            try:
+                claimed = await asyncio.to_thread(self.claim)
+            except (IntegrityError, OperationalError) as exc:
+                log.info("claim raced another worker (%s); trying again", type(exc).__name__)
+                continue
+            if claimed is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self.bus.work_available.wait(), self.settings.poll_interval_s
+                    )
+                continue
+            self.running.add(claimed.task_id)
+            try:
+                await self.agent.run(claimed)
+            finally:
+                self.running.discard(claimed.task_id)
+                self.bus.work_available.set()
+
+    def claim(self) -> Claimed | None:
+        """Take the next free lane's head task, if any."""
+        current = now()
+        with self.db.write() as s:
+            task = self.tasks.next_claimable(s, rfc3339(current))
+            if task is None:
+                return None
+            attempt = task.attempts + 1
+            stamp = rfc3339(current)
+            until = rfc3339(current + timedelta(seconds=self.settings.lease_seconds))
+            self.tasks.set_status(
+                s, task, "running", stamp, attempts=attempt, lease_owner=self.owner,
+                lease_expires_at=until, started_at=task.started_at or stamp,
+            )  # fmt: skip
+            self.ledger.append(
+                s,
+                NewEvent(
+                    EventType.TASK,
+                    {"status": "running", "from": "queued", "attempt": attempt},
+                    conversation_id=task.conversation_id,
+                    task_id=task.id,
+                ),
+            )
+            return Claimed(
+                task.id, task.conversation_id, task.user_id, task.input_text, task.queue_seq,
+                attempt, self.owner,
+            )  # fmt: skip
+
+    # --- leases ---------------------------------------------------------------------------
+
+    async def _keeper(self) -> None:
+        interval = self.settings.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                cancelled = await asyncio.to_thread(self._renew)
+                for task_id in cancelled:
+                    self.bus.request_cancel(task_id)
+                await asyncio.to_thread(self.sweep)
+            except Exception:
+                log.exception("lease keeper: this round failed; retrying next round")
+
+    def _renew(self) -> list[str]:
+        ids = list(self.running)
+        until = rfc3339(now() + timedelta(seconds=self.settings.lease_seconds))
+        with self.db.write() as s:
+            self.tasks.renew_leases(s, self.owner, ids, until)
+            return self.tasks.cancel_requested(s, ids)
+
+    def _orphaned(self, task: Task, stamp: str) -> bool:
+        if task.lease_expires_at is None or task.lease_expires_at < stamp:
+            return True
+        host, _, rest = (task.lease_owner or "").partition("/")
+        pid_text, _, instance = rest.partition("/")
+        if host != _HOST or not pid_text.isdigit():
+            return False
+        pid = int(pid_text)
+        if pid == os.getpid():
+            return instance != self.instance
+        return not _pid_alive(pid)
+
+    def sweep(self) -> int:
+        """Requeue (or fail) running tasks whose worker is gone. Returns how many."""
+        stamp = rfc3339(now())
+        moved = 0
+        with self.db.write() as s:
+            for task in self.tasks.running_leases(s):
+                if task.lease_owner == self.owner or not self._orphaned(task, stamp):
+                    continue
+                moved += 1
+                if task.attempts >= self.settings.max_attempts:
+                    why = f"its worker stopped {task.attempts} times; giving up"
+                    error = {"code": "worker_lost", "message": why}
+                    self.tasks.set_status(
+                        s, task, "failed", stamp, finished_at=stamp, lease_owner=None,
+                        lease_expires_at=None, error=json.dumps(error),
+                    )  # fmt: skip
+                    payload = {"status": "failed", "from": "running", "reason": why, "error": error}
+                else:
+                    self.tasks.set_status(
+                        s, task, "queued", stamp, lease_owner=None, lease_expires_at=None
+                    )
+                    why = "its worker stopped before finishing; it runs again from its last step"
+                    payload = {"status": "queued", "from": "running", "phase": "recovered", "reason": why}
+                self.ledger.append(
+                    s,
+                    NewEvent(
+                        EventType.TASK, payload, conversation_id=task.conversation_id, task_id=task.id
+                    ),
+                )
+        if moved:
+            log.warning("put back %d task(s) whose worker had stopped", moved)
+            self.bus.wake_workers()
+        return moved

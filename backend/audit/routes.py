@@ -1,0 +1,49 @@
+"""Audit routes: a conversation's timeline and the ledger's verification."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from backend.auth.deps import CurrentPrincipal
+from backend.errors import NotFound, Unprocessable
+from backend.services import Services
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+
+
+@router.get("/conversations/{conversation_id}/timeline")
+def timeline(
+    conversation_id: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> dict[str, Any]:
+    """The conversation's events in order; `next_cursor` continues after the last one."""
+    services: Services = request.app.state.services
+    if cursor is not None and not cursor.isdigit():
+        raise Unprocessable("The cursor is not one this API returned.", code="bad_cursor")
+    after = int(cursor) if cursor else 0
+    with services.db.read() as s:
+        conv = services.tasks.conversation(s, conversation_id)
+        if conv is None or not principal.may_see(conv.user_id):
+            raise NotFound(f"No conversation '{conversation_id}'.", code="conversation_not_found")
+        events = services.ledger.for_conversation(s, conversation_id, after_seq=after, limit=limit + 1)
+    data = [e.public() for e in events[:limit]]
+    next_cursor = str(events[limit - 1].seq) if len(events) > limit else None
+    return {"data": data, "next_cursor": next_cursor}
+
+
+@router.get("/verify")
+async def verify(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    """Walk the whole hash chain; report the first broken link, if any."""
+    services: Services = request.app.state.services
+
+    def run() -> dict[str, Any]:
+        with services.db.read() as s:
+            return services.ledger.verify(s).public()
+
+    return await asyncio.to_thread(run)

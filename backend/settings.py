@@ -1,0 +1,50 @@
+"""How an Edge process boots: typed settings from the environment, built by the app factory
+(never at import time) and passed down explicitly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class EdgeSettings(BaseSettings):
+    """Settings of Edge, the agent (SPEC §1)."""
+
+    model_config = SettingsConfigDict(env_prefix="STEWARD_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="SQLite file, caches, workspace.")
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "STEWARD_DATABASE_URL"),
+        description="Default: sqlite:///<data dir>/edge.db.",
+    )
+    core_base_url: str = Field(
+        default="http://127.0.0.1:9000",
+        validation_alias=AliasChoices("CORE_BASE_URL", "STEWARD_CORE_BASE_URL"),
+    )
+    core_api_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("CORE_API_KEY", "STEWARD_CORE_API_KEY")
+    )
+    core_connect_timeout_s: float = Field(default=1.0, gt=0)
+    core_read_timeout_s: float = Field(default=120.0, gt=0)
+    core_retries: int = Field(default=2, ge=0)
+    owner_token: str | None = Field(
+        default=None, description="On first start, the owner's token instead of a generated one."
+    )
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0, description="Larger bodies get 413.")
+    max_text_chars: int = Field(default=32_000, gt=0, description="Longest message text.")
+    workers: int = Field(default=4, ge=0, description="Concurrent lanes in this process.")
+    lease_seconds: float = Field(default=15.0, gt=0)
+    max_attempts: int = Field(default=3, ge=1, description="Runs of one task before it fails.")
+    poll_interval_s: float = Field(default=0.5, gt=0, description="Idle workers look this often.")
+    history_messages: int = Field(default=20, ge=0, description="Prior messages in the prompt.")
+    model: str = Field(default="default", description="Model id asked of Core.")
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to the SQLite file in the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'edge.db').resolve()}"

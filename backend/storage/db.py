@@ -1,0 +1,117 @@
+"""Engines, sessions and migrations.
+
+SQLite: WAL journal, foreign keys on, a busy timeout, and every write transaction opened
+with `BEGIN IMMEDIATE`, so writers queue for the lock up front instead of failing on a lock
+upgrade; reads use a second engine with deferred transactions, which WAL lets run beside a
+writer. PostgreSQL: one engine for both. Migrations (Alembic) run at start, serialised by an
+advisory lock on PostgreSQL so several processes may start at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# Ledger events appended in a session wait under this key until the transaction commits.
+PENDING_EVENTS = "ledger_appended"
+CommitListener = Callable[[list[Any]], None]
+_MIGRATION_LOCK = 7_355_608
+
+
+def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        pool_size=10,
+        max_overflow=30,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _: Any) -> None:
+        dbapi_conn.isolation_level = None  # SQLAlchemy's "begin" event opens transactions
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """Edge's store: a writer and a reader session factory over one database."""
+
+    def __init__(self, url: str):
+        self.url = url
+        parsed = make_url(url)
+        self.dialect = parsed.get_backend_name()
+        if self.dialect == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            self.writer = _sqlite_engine(url, immediate=True)
+            self.reader = _sqlite_engine(url, immediate=False)
+        else:
+            self.writer = create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True)
+            self.reader = self.writer
+        self._write = sessionmaker(self.writer, expire_on_commit=False)
+        self._read = sessionmaker(self.reader, expire_on_commit=False)
+        self._listeners: list[CommitListener] = []
+        event.listen(self._write, "after_commit", self._after_commit)
+        event.listen(self._write, "after_rollback", self._after_rollback)
+
+    def on_commit(self, listener: CommitListener) -> None:
+        """Call `listener(events)` after each commit that appended ledger events; it runs on
+        the committing thread, so it must be thread-safe and quick."""
+        self._listeners.append(listener)
+
+    def _after_commit(self, session: Session) -> None:
+        events = session.info.pop(PENDING_EVENTS, None)
+        if events:
+            for listener in self._listeners:
+                listener(events)
+
+    @staticmethod
+    def _after_rollback(session: Session) -> None:
+        session.info.pop(PENDING_EVENTS, None)
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session in one write transaction: committed on success, rolled back on error."""
+        with self._write.begin() as session:
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reads (a consistent snapshot for its duration)."""
+        with self._read.begin() as session:
+            yield session
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision."""
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with self.writer.begin() as conn:
+            if self.dialect == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.writer.dispose()
+        if self.reader is not self.writer:
+            self.reader.dispose()
