@@ -36,6 +36,7 @@ def up(
     ] = "llamacpp",
     host: Annotated[str, typer.Option(help="Address the servers bind to.")] = "127.0.0.1",
     core_port: Annotated[int, typer.Option(help="Port of Core, the model gateway.")] = 9000,
+    edge_port: Annotated[int, typer.Option(help="Port of Edge, the agent and Console.")] = 8000,
     upstream_url: Annotated[
         str | None,
         typer.Option(help="With --backend openai: the upstream's base URL, ending in /v1."),
@@ -69,19 +70,27 @@ def up(
     if model_path:
         env["CORE_MODEL_PATH"] = str(model_path.resolve())
     core = ServerSpec("Core", "core.api:app", host, core_port, env)
+    edge_env = {"STEWARD_DATA_DIR": str(data_dir.resolve()), "CORE_BASE_URL": core.url}
+    edge = ServerSpec("Edge", "backend.agent.api:app", host, edge_port, edge_env)
     supervisor = Supervisor(_echo)
     try:
         ensure_port_free(host, core_port, "Core", "--core-port")
+        ensure_port_free(host, edge_port, "Edge", "--edge-port")
         _echo(f"Starting Core on {core.url} (backend: {backend}) ...")
         supervisor.start(core)
         supervisor.wait_healthy(core, startup_timeout)
+        _echo(f"Starting Edge on {edge.url} (data: {data_dir}) ...")
+        supervisor.start(edge)
+        supervisor.wait_healthy(edge, startup_timeout)
     except LaunchError as exc:
         supervisor.stop()
         _echo(f"error: {exc}")
         raise typer.Exit(1) from None
     _echo("")
     _echo("Steward is up:")
+    _echo(f"  Edge (the agent's API)        {edge.url}   docs: {edge.url}/docs")
     _echo(f"  Core (OpenAI-compatible API)  {core.url}/v1   health: {core.url}/health")
+    _echo("The owner's token was printed above when Steward first started.")
     _echo("Press Ctrl-C to stop.")
     raise typer.Exit(supervisor.run_until_stopped())
 

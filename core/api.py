@@ -143,7 +143,7 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
         return _error(CoreError("Core hit an unexpected error; see its log for details."))
 
     if settings.api_key:
-        expected = settings.api_key.encode()
+        expected = settings.api_key.get_secret_value().encode()
 
         @app.middleware("http")
         async def require_key(request: Request, call_next: Any) -> Any:
@@ -171,7 +171,7 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
 
     @app.get("/v1/models/{model_id:path}")
     async def get_model(model_id: str) -> Response:
-        return _json(gateway.get_model(model_id))
+        return _json(await gateway.get_model(model_id))
 
     @app.post("/v1/chat/completions", openapi_extra=_body_doc(ChatCompletionRequest))
     async def chat_completions(request: Request) -> Response:

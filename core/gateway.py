@@ -10,6 +10,7 @@ stream.
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import struct
 import time
@@ -22,6 +23,7 @@ from core.backends.base import Backend, Capability, ChatDelta, ChatResult
 from core.errors import CoreError, InvalidRequest, ModelNotFound
 from core.schemas import ChatCompletionRequest, EmbeddingRequest, Usage
 
+log = logging.getLogger("steward.core")
 DEFAULT_ALIAS = "default"
 _DONE = b"data: [DONE]\n\n"
 
@@ -55,9 +57,9 @@ class Gateway:
 
     # --- models ---------------------------------------------------------------------
 
-    def resolve_model(self, requested: str) -> str:
+    async def resolve_model(self, requested: str) -> str:
         """The served model id for `requested`; `default` means the backend's first model."""
-        served = self.backend.models()
+        served = self.backend.models() or await self.backend.ensure_models()
         if requested in served:
             return requested
         if requested == DEFAULT_ALIAS and served:
@@ -83,9 +85,9 @@ class Gateway:
             ],
         }
 
-    def get_model(self, model_id: str) -> dict[str, Any]:
+    async def get_model(self, model_id: str) -> dict[str, Any]:
         """`GET /v1/models/{id}`."""
-        model = self.resolve_model(model_id)
+        model = await self.resolve_model(model_id)
         return {
             "id": model,
             "object": "model",
@@ -95,8 +97,8 @@ class Gateway:
 
     # --- chat -----------------------------------------------------------------------
 
-    def _check_chat(self, request: ChatCompletionRequest) -> str:
-        model = self.resolve_model(request.model)
+    async def _check_chat(self, request: ChatCompletionRequest) -> str:
+        model = await self.resolve_model(request.model)
         if request.n is not None and request.n > 1:
             raise InvalidRequest(
                 "n > 1 is not supported: Core returns one choice per request. Send n requests.",
@@ -119,7 +121,7 @@ class Gateway:
 
     async def complete(self, request: ChatCompletionRequest) -> dict[str, Any]:
         """A non-streaming `chat.completion` body."""
-        model = self._check_chat(request)
+        model = await self._check_chat(request)
         result: ChatResult = await self.backend.chat(request, model)
         message: dict[str, Any] = {"role": "assistant", "content": result.content}
         if result.tool_calls:
@@ -146,7 +148,7 @@ class Gateway:
 
         Raises before returning if the backend fails to produce its first delta.
         """
-        model = self._check_chat(request)
+        model = await self._check_chat(request)
         if Capability.STREAM not in self.backend.capabilities:
             deltas = Backend.chat_stream(self.backend, request, model)
         else:
@@ -208,6 +210,9 @@ class Gateway:
             yield _DONE
         except CoreError as exc:
             yield _sse(exc.body())
+        except Exception:
+            log.exception("backend %s failed mid-stream", self.backend.name)
+            yield _sse(CoreError("The backend failed mid-stream; see Core's log.").body())
         finally:
             await rest.aclose()
 
@@ -215,7 +220,7 @@ class Gateway:
 
     async def embed(self, request: EmbeddingRequest) -> dict[str, Any]:
         """A `list` of embeddings in input order."""
-        model = self.resolve_model(request.model)
+        model = await self.resolve_model(request.model)
         if Capability.EMBEDDINGS not in self.backend.capabilities:
             raise InvalidRequest(
                 f"The {self.backend.name} backend does not serve embeddings.",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,7 +22,7 @@ class CoreSettings(BaseSettings):
         description="Which backend answers: mock (deterministic, offline), llamacpp (local "
         "GGUF in-process) or openai (any OpenAI-compatible upstream).",
     )
-    api_key: str | None = Field(
+    api_key: SecretStr | None = Field(
         default=None,
         description="If set, every route but /health requires `Authorization: Bearer <key>`. "
         "Required to bind Core to a non-loopback address.",
@@ -50,7 +50,7 @@ class CoreSettings(BaseSettings):
         default="http://127.0.0.1:11434/v1",
         description="Base URL of the OpenAI-compatible upstream (ends in /v1).",
     )
-    upstream_api_key: str | None = Field(default=None)
+    upstream_api_key: SecretStr | None = Field(default=None)
     upstream_models: list[str] = Field(
         default_factory=list,
         description="Model ids served by the upstream; empty: ask the upstream's /models.",

@@ -2,10 +2,13 @@
 # Smoke test against running Steward servers, with curl (SPEC §11). Start them first, e.g.
 #   steward up --backend mock
 # then run:  scripts/smoke_test.sh
-# Environment: CORE_BASE_URL (default http://127.0.0.1:9000).
+# Environment: CORE_BASE_URL (default http://127.0.0.1:9000), EDGE_URL (default
+# http://127.0.0.1:8000), STEWARD_TOKEN (a bearer token: the owner's, printed at first start).
 # Exits non-zero at the first check that fails, saying which.
 set -euo pipefail
 CORE=${CORE_BASE_URL:-http://127.0.0.1:9000}
+EDGE=${EDGE_URL:-http://127.0.0.1:8000}
+TOKEN=${STEWARD_TOKEN:-${STEWARD_OWNER_TOKEN:-}}
 command -v curl >/dev/null || { echo "smoke: curl is required (apt-get install curl)" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "smoke: python3 is required to read JSON" >&2; exit 2; }
 
@@ -38,5 +41,39 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "$CORE/v1/chat/completions" \
   -H 'content-type: application/json' -d '{"model":"no-such-model","messages":[{"role":"user","content":"x"}]}')
 [ "$code" = 404 ] || fail "unknown model is 404" "got $code"
 ok "unknown model is refused with 404"
+
+echo "== Edge at $EDGE"
+[ -n "$TOKEN" ] || fail "a token" "set STEWARD_TOKEN to the owner's token (printed when Steward first started)"
+auth=(-H "Authorization: Bearer $TOKEN")
+curl -sf "$EDGE/health" >/dev/null || fail "Edge /health answers" "is Edge running at $EDGE?"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$EDGE/v1/agent/tasks")
+[ "$code" = 401 ] || fail "no token is refused" "got $code"
+ok "Edge is healthy and refuses requests without a token"
+
+sent=$(curl -sf "${auth[@]}" "$EDGE/v1/agent/messages" -H 'content-type: application/json' \
+  -d '{"text":"Hello Steward, what can you do?"}') || fail "message accepted"
+task=$(jget "$sent" 'd["task_id"]'); conv=$(jget "$sent" 'd["conversation_id"]')
+ok "message accepted: task $task in conversation $conv"
+status=queued
+for _ in $(seq 600); do
+  t=$(curl -sf "${auth[@]}" "$EDGE/v1/agent/tasks/$task") || fail "task readable"
+  status=$(jget "$t" 'd["status"]')
+  case "$status" in completed|failed|cancelled) break;; esac
+  sleep 0.1
+done
+[ "$status" = completed ] || fail "task completes" "$t"
+ok "task completed; reply: $(jget "$t" 'd["reply"]' | head -c 100 | tr '\n' ' ')"
+
+tl=$(curl -sf "${auth[@]}" "$EDGE/v1/audit/conversations/$conv/timeline") || fail "timeline"
+echo "     timeline:"
+jget "$tl" '"\n".join("       %4d  %-16s %s" % (e["seq"], e["type"], e["payload"].get("status", "")) for e in d["data"])'
+types=$(jget "$tl" '" ".join(e["type"] for e in d["data"])')
+for ty in InputEvent PlanEvent RouteEvent CompletionEvent; do
+  grep -q "$ty" <<<"$types" || fail "timeline has $ty" "$types"
+done
+ok "timeline holds input, plan, route and completion"
+v=$(curl -sf "${auth[@]}" "$EDGE/v1/audit/verify") || fail "verify"
+[ "$(jget "$v" 'd["ok"]')" = True ] || fail "ledger verifies" "$v"
+ok "ledger hash chain verifies ($(jget "$v" 'd["events"]') events)"
 
 echo "smoke: $pass passed, 0 failed"

@@ -63,6 +63,11 @@ class CoreConnection:
         # CORE_BASE_URL names Core's root; tolerate the `/v1` suffix OpenAI clients expect.
         url = httpx.URL(base_url.rstrip("/").removesuffix("/v1"))
         self.where = str(url.copy_with(username=None, password=None))
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(
+                f"Core's base URL must look like http://127.0.0.1:9000, not {self.where!r}; "
+                "check CORE_BASE_URL."
+            )
         self._secret = api_key or None
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
@@ -74,6 +79,9 @@ class CoreConnection:
             timeout=self._timeout(connect_timeout),
             limits=LIMITS,
             transport=transport,
+            # Core is addressed directly: a system proxy or ~/.netrc must not reroute or
+            # re-authenticate Edge's calls to it.
+            trust_env=False,
         )
 
     async def aclose(self) -> None:
@@ -103,7 +111,9 @@ class CoreConnection:
         attempt = 0
         while True:
             attempt += 1
-            connect = max(min(self._connect_timeout, deadline - time.monotonic()), _MIN_CONNECT_S)
+            # Later tries get what is left of the deadline (at least a short window).
+            left = deadline - time.monotonic()
+            connect = min(self._connect_timeout, max(left, _MIN_CONNECT_S))
             request = self._http.build_request(
                 method, path, json=body, timeout=self._timeout(connect)
             )
@@ -126,7 +136,7 @@ class CoreConnection:
             log.warning(
                 "Core at %s: %s; retrying %s in %.2f s (try %d of %d)",
                 self.where,
-                self._cause(failure),
+                self._scrub(self._cause(failure)),
                 call,
                 delay,
                 attempt + 1,
@@ -194,10 +204,12 @@ class CoreConnection:
         try:
             yield
         except CoreClientError as exc:
-            if self._secret and self._secret in exc.reason:
-                exc.reason = exc.reason.replace(self._secret, "***")
-                exc.args = (exc.reason,)
+            exc.reason = self._scrub(exc.reason)
+            exc.args = (exc.reason,)
             raise
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._secret, "***") if self._secret else text
 
     def _gave_up(
         self, failure: Exception | bytes, call: str, attempts: int, elapsed: float
@@ -216,7 +228,7 @@ class CoreConnection:
             message, _ = parse_envelope(failure)
             return f"it answered 503 ({message or 'no message'})"
         if isinstance(failure, httpx.ConnectTimeout):
-            return f"no connection within {self._connect_timeout} s"
+            return "connecting timed out"
         seen: BaseException | None = failure
         while seen is not None:
             if isinstance(seen, ConnectionRefusedError):

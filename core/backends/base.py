@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from core.errors import InvalidRequest
+from core.errors import BackendUnavailable, InvalidRequest
 from core.schemas import ChatCompletionRequest, FinishReason, ToolCallOut
 
 __all__ = [
@@ -81,6 +81,15 @@ class Backend(ABC):
     @abstractmethod
     def models(self) -> list[str]:
         """Model ids served, default first."""
+
+    async def ensure_models(self) -> list[str]:
+        """The served ids, or `BackendUnavailable` saying why there are none yet. Backends
+        whose list can be empty for a while (an upstream that is down) override this to
+        look again."""
+        served = self.models()
+        if not served:
+            raise BackendUnavailable(f"The {self.name} backend has no model to serve yet.")
+        return served
 
     @abstractmethod
     async def chat(self, request: ChatCompletionRequest, model: str) -> ChatResult:

@@ -9,8 +9,8 @@ points"). Plain words never override the structured line.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal, cast
 
 Verbosity = Literal["concise", "normal", "detailed"]
 Tone = Literal["neutral", "formal", "casual", "friendly"]
@@ -65,14 +65,11 @@ def parse_style(system_text: str) -> ReplyStyle:
     for attr, value, pattern in _WORDS:
         if pattern.search(lowered):
             found[attr] = value if found.get(attr, value) == value else "__conflict__"
-    style = ReplyStyle()
-    for attr, value in found.items():
-        if value != "__conflict__":
-            style = replace(style, **{attr: value})
+    fields = {attr: value for attr, value in found.items() if value != "__conflict__"}
     for match in _STRUCTURED.finditer(system_text):
         for pair in re.split(r"[;,]", match.group("body")):
             key, _, val = pair.partition("=")
             key, val = key.strip().lower(), val.strip().lower()
             if key in _ALLOWED and val in _ALLOWED[key]:
-                style = replace(style, **{key: val})
-    return style
+                fields[key] = val
+    return ReplyStyle(**cast(dict[str, Any], fields))

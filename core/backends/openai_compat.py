@@ -135,7 +135,8 @@ class OpenAICompatBackend(Backend):
     def __init__(self, settings: CoreSettings):
         self._base_url = settings.upstream_base_url.rstrip("/")
         self.url = _redact_url(self._base_url)
-        self._key = settings.upstream_api_key or None
+        key = settings.upstream_api_key
+        self._key = key.get_secret_value() if key else None
         self._configured = list(settings.upstream_models)
         self._fetched: list[str] = []
         self._timeout_s = settings.upstream_timeout_s

@@ -18,6 +18,7 @@ from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 STEWARD = str(Path(sys.executable).parent / "steward")
+SMOKE_TOKEN = "stw_smoke-test-owner-token-0123456789"
 
 
 def _wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: float) -> str:
@@ -39,17 +40,21 @@ def _wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: float) -> 
 
 
 @pytest.fixture
-def steward_up(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
-    port = free_port()
+def steward_up(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int, int]]:
+    port, edge_port = free_port(), free_port()
     proc = subprocess.Popen(
-        [STEWARD, "up", "--backend", "mock", "--core-port", str(port), "--data-dir", str(tmp_path)],
+        [
+            STEWARD, "up", "--backend", "mock", "--core-port", str(port),
+            "--edge-port", str(edge_port), "--data-dir", str(tmp_path),
+        ],  # fmt: skip
+        env={**os.environ, "STEWARD_OWNER_TOKEN": SMOKE_TOKEN},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         cwd=ROOT,
     )
     try:
-        yield proc, port
+        yield proc, port, edge_port
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -57,14 +62,20 @@ def steward_up(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
 
 
 def test_up_prints_urls_passes_smoke_and_stops_on_ctrl_c(
-    steward_up: tuple[subprocess.Popen[str], int],
+    steward_up: tuple[subprocess.Popen[str], int, int],
 ) -> None:
-    proc, port = steward_up
+    proc, port, edge_port = steward_up
     out = _wait_for_line(proc, "Press Ctrl-C to stop.", timeout=60)
     assert f"http://127.0.0.1:{port}/v1" in out
+    assert f"http://127.0.0.1:{edge_port}" in out
     smoke = subprocess.run(
         ["bash", str(ROOT / "scripts" / "smoke_test.sh")],
-        env={**os.environ, "CORE_BASE_URL": f"http://127.0.0.1:{port}"},
+        env={
+            **os.environ,
+            "CORE_BASE_URL": f"http://127.0.0.1:{port}",
+            "EDGE_URL": f"http://127.0.0.1:{edge_port}",
+            "STEWARD_TOKEN": SMOKE_TOKEN,
+        },
         capture_output=True,
         text=True,
         timeout=60,
@@ -74,8 +85,9 @@ def test_up_prints_urls_passes_smoke_and_stops_on_ctrl_c(
     assert "0 failed" in smoke.stdout
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=20) == 0
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", port))  # the port is free again: Core really stopped
+    for freed in (port, edge_port):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", freed))  # the port is free again: the server really stopped
 
 
 def test_up_explains_a_taken_port(tmp_path: Path) -> None:
@@ -84,7 +96,16 @@ def test_up_explains_a_taken_port(tmp_path: Path) -> None:
         s.listen()
         port = s.getsockname()[1]
         r = subprocess.run(
-            [STEWARD, "up", "--backend", "mock", "--core-port", str(port), "--data-dir", str(tmp_path)],
+            [
+                STEWARD,
+                "up",
+                "--backend",
+                "mock",
+                "--core-port",
+                str(port),
+                "--data-dir",
+                str(tmp_path),
+            ],
             capture_output=True,
             text=True,
             timeout=30,
@@ -113,5 +134,7 @@ def test_help_explains_every_command() -> None:
     r = subprocess.run([STEWARD, "--help"], capture_output=True, text=True, timeout=30, check=True)
     for command in ("up", "version"):
         assert command in r.stdout
-    r = subprocess.run([STEWARD, "up", "--help"], capture_output=True, text=True, timeout=30, check=True)
+    r = subprocess.run(
+        [STEWARD, "up", "--help"], capture_output=True, text=True, timeout=30, check=True
+    )
     assert "--backend" in r.stdout

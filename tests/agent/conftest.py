@@ -1,0 +1,66 @@
+"""Fixtures for Edge: a real Core (mock backend) and real Edge servers on loopback, each
+Edge on its own SQLite file under tmp_path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from backend.agent.api import create_app as create_edge
+from backend.settings import EdgeSettings
+from core.api import create_app as create_core
+from core.settings import CoreSettings
+from tests.servers import serve
+
+OWNER_TOKEN = "stw_test-owner-token-000000000000000000"
+
+EdgeFactory = Callable[..., AbstractContextManager[httpx.Client]]
+
+
+@pytest.fixture(scope="session")
+def core_url() -> Iterator[str]:
+    """A real Core on the mock backend, shared by the session."""
+    with serve(create_core(CoreSettings(backend="mock"))) as url:
+        yield url
+
+
+def edge_settings(data_dir: Path, core: str, **overrides: Any) -> EdgeSettings:
+    """Settings for a test Edge: its own data dir, the given Core, a known owner token."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "database_url": None,
+        "core_base_url": core,
+        "owner_token": OWNER_TOKEN,
+        "poll_interval_s": 0.1,
+        **overrides,
+    }
+    return EdgeSettings(**values)
+
+
+@pytest.fixture
+def make_edge(tmp_path: Path, core_url: str) -> EdgeFactory:
+    """`with make_edge(**settings) as client:` a real Edge; the client carries the owner token."""
+
+    @contextmanager
+    def factory(**overrides: Any) -> Iterator[httpx.Client]:
+        core = overrides.pop("core_base_url", core_url)
+        data_dir = overrides.pop("data_dir", tmp_path / "data")
+        settings = edge_settings(data_dir, core, **overrides)
+        with serve(create_edge(settings)) as url, httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {OWNER_TOKEN}"}, timeout=30
+        ) as client:
+            yield client
+
+    return factory
+
+
+@pytest.fixture
+def edge(make_edge: EdgeFactory) -> Iterator[httpx.Client]:
+    """A real Edge with default settings, as the owner."""
+    with make_edge() as client:
+        yield client
