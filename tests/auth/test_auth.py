@@ -1,0 +1,68 @@
+"""Authentication: every route but /health needs a valid bearer token; tokens are stored
+hashed; the owner is created once, with a generated token printed once."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import httpx
+import pytest
+
+from backend.agent.api import create_app
+from tests.agent.conftest import OWNER_TOKEN, EdgeFactory, edge_settings
+from tests.servers import serve
+
+PROTECTED = [
+    ("POST", "/v1/agent/messages"),
+    ("GET", "/v1/agent/tasks"),
+    ("GET", "/v1/agent/tasks/task_x"),
+    ("POST", "/v1/agent/tasks/task_x:cancel"),
+    ("GET", "/v1/agent/tasks/task_x/events"),
+    ("GET", "/v1/agent/lanes"),
+    ("GET", "/v1/audit/conversations/conv_x/timeline"),
+    ("GET", "/v1/audit/verify"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), PROTECTED)
+def test_every_route_needs_a_valid_token(edge: httpx.Client, method: str, path: str) -> None:
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic abc"}):
+        r = httpx.request(method, str(edge.base_url) + path, headers=headers, json={"text": "x"})
+        assert r.status_code == 401, (headers, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.headers["www-authenticate"] == "Bearer"
+        assert r.json()["code"] in ("missing_token", "bad_token")
+
+
+def test_health_is_open(edge: httpx.Client) -> None:
+    assert httpx.get(str(edge.base_url) + "/health").status_code == 200
+
+
+def test_tokens_are_stored_hashed(make_edge: EdgeFactory, tmp_path: Path) -> None:
+    with make_edge() as client:
+        assert client.get("/v1/agent/tasks").status_code == 200
+    raw = (tmp_path / "data" / "edge.db").read_bytes()
+    assert OWNER_TOKEN.encode() not in raw
+    rows = sqlite3.connect(tmp_path / "data" / "edge.db").execute(
+        "SELECT token_hash FROM api_tokens"
+    )
+    assert [len(h) for (h,) in rows] == [64]
+
+
+def test_generated_owner_token_is_printed_once_and_works(
+    tmp_path: Path, core_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = edge_settings(tmp_path / "d", core_url, owner_token=None)
+    with serve(create_app(settings)) as url:
+        pass
+    printed = capsys.readouterr().err
+    token = next(w for w in printed.split() if w.startswith("stw_"))
+    with serve(create_app(settings)) as url:
+        r = httpx.get(url + "/v1/agent/tasks", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200
+    assert "stw_" not in capsys.readouterr().err  # not printed again on the next start
+    ledger = sqlite3.connect(tmp_path / "d" / "edge.db").execute(
+        "SELECT payload FROM ledger_events"
+    )
+    assert all(token not in payload for (payload,) in ledger)
