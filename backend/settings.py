@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,13 +24,13 @@ class EdgeSettings(BaseSettings):
         default="http://127.0.0.1:9000",
         validation_alias=AliasChoices("CORE_BASE_URL", "STEWARD_CORE_BASE_URL"),
     )
-    core_api_key: str | None = Field(
+    core_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("CORE_API_KEY", "STEWARD_CORE_API_KEY")
     )
     core_connect_timeout_s: float = Field(default=1.0, gt=0)
     core_read_timeout_s: float = Field(default=120.0, gt=0)
     core_retries: int = Field(default=2, ge=0)
-    owner_token: str | None = Field(
+    owner_token: SecretStr | None = Field(
         default=None, description="On first start, the owner's token instead of a generated one."
     )
     max_body_bytes: int = Field(default=1024 * 1024, gt=0, description="Larger bodies get 413.")

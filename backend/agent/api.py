@@ -66,7 +66,8 @@ def create_app(
 
         def ensure_owner() -> str | None:
             with db.write() as s:
-                return users.ensure_owner(s, settings.owner_token)
+                token = settings.owner_token
+                return users.ensure_owner(s, token.get_secret_value() if token else None)
 
         generated = await asyncio.to_thread(ensure_owner)
         if generated:
@@ -75,7 +76,7 @@ def create_app(
         db.on_commit(bus.events_committed)
         core = CoreClient(
             settings.core_base_url,
-            api_key=settings.core_api_key,
+            api_key=settings.core_api_key.get_secret_value() if settings.core_api_key else None,
             connect_timeout=settings.core_connect_timeout_s,
             read_timeout=settings.core_read_timeout_s,
             retries=settings.core_retries,

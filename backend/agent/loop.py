@@ -89,7 +89,9 @@ class AgentLoop:
         try:
             await self._run(claimed)
         except TaskCancelled:
-            await asyncio.to_thread(self._end, claimed, "cancelled", None, "cancelled while running")
+            await asyncio.to_thread(
+                self._end, claimed, "cancelled", None, "cancelled while running"
+            )
         except CoreClientError as exc:
             error = {"code": _core_code(exc), "message": exc.reason, "retryable": exc.retryable}
             await asyncio.to_thread(self._end, claimed, "failed", error, exc.reason)
@@ -211,7 +213,9 @@ class AgentLoop:
     def _complete(self, claimed: Claimed, completion: dict[str, Any], cause: str) -> None:
         with self.db.write() as s:
             task = self._held(s, claimed)
-            event = self.ledger.append(s, self._event(claimed, EventType.COMPLETION, completion, cause))
+            event = self.ledger.append(
+                s, self._event(claimed, EventType.COMPLETION, completion, cause)
+            )
             now = now_text()
             s.add(
                 Message(
@@ -231,13 +235,14 @@ class AgentLoop:
             self.ledger.append(
                 s,
                 self._event(
-                    claimed, EventType.TASK, {"status": "completed", "from": "running"}, event.event_id
+                    claimed,
+                    EventType.TASK,
+                    {"status": "completed", "from": "running"},
+                    event.event_id,
                 ),
             )
 
-    def _end(
-        self, claimed: Claimed, status: str, error: dict[str, Any] | None, why: str
-    ) -> None:
+    def _end(self, claimed: Claimed, status: str, error: dict[str, Any] | None, why: str) -> None:
         with self.db.write() as s:
             try:
                 task = self._held(s, claimed)
@@ -269,8 +274,15 @@ class AgentLoop:
             except LeaseLost:
                 return
             err = self.ledger.append(s, self._event(claimed, EventType.ERROR, error, None))
-            self.tasks.set_status(s, task, "queued", now_text(), lease_owner=None, lease_expires_at=None)
-            payload = {"status": "queued", "from": "running", "phase": "released", "reason": error["message"]}
+            self.tasks.set_status(
+                s, task, "queued", now_text(), lease_owner=None, lease_expires_at=None
+            )
+            payload = {
+                "status": "queued",
+                "from": "running",
+                "phase": "released",
+                "reason": error["message"],
+            }
             self.ledger.append(s, self._event(claimed, EventType.TASK, payload, err.event_id))
 
 

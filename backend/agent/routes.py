@@ -102,7 +102,9 @@ def list_tasks(
 
 
 @router.post("/tasks/{task_id}:cancel", status_code=202)
-async def cancel_task(task_id: str, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+async def cancel_task(
+    task_id: str, request: Request, principal: CurrentPrincipal
+) -> dict[str, Any]:
     """Cancel a task: queued or waiting ones at once, a running one at its next step."""
     import asyncio
 

@@ -96,7 +96,9 @@ class AgentService:
             now = now_text()
             conv = self.tasks.conversation(s, conversation_id) if conversation_id else None
             if conv is not None and not principal.may_see(conv.user_id):
-                raise NotFound(f"No conversation '{conversation_id}'.", code="conversation_not_found")
+                raise NotFound(
+                    f"No conversation '{conversation_id}'.", code="conversation_not_found"
+                )
             if conv is None:
                 title = " ".join(text.split())[:80]
                 conv = Conversation(
@@ -183,7 +185,7 @@ class AgentService:
                 raise Unprocessable("The cursor is not one this API returned.", code="bad_cursor")
             before = (created, tid)
         with self.db.read() as s:
-            rows = self.tasks.list(
+            rows = self.tasks.page(
                 s,
                 user_id=None if principal.is_owner else principal.user_id,
                 conversation_id=conversation_id,

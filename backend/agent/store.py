@@ -44,7 +44,9 @@ class TaskStore:
     def conversation(self, session: Session, conversation_id: str) -> Conversation | None:
         return session.get(Conversation, conversation_id)
 
-    def history(self, session: Session, conversation_id: str, before_seq: int, limit: int) -> list[Message]:
+    def history(
+        self, session: Session, conversation_id: str, before_seq: int, limit: int
+    ) -> list[Message]:
         """The last `limit` messages of a conversation before `before_seq`, oldest first."""
         rows = session.scalars(
             select(Message)
@@ -64,7 +66,7 @@ class TaskStore:
             select(Task).where(Task.user_id == user_id, Task.idempotency_key == key)
         )
 
-    def list(
+    def page(
         self,
         session: Session,
         *,
@@ -126,7 +128,9 @@ class TaskStore:
             setattr(task, name, value)
         session.flush()
 
-    def renew_leases(self, session: Session, owner: str, task_ids: list[str], until: str) -> list[str]:
+    def renew_leases(
+        self, session: Session, owner: str, task_ids: list[str], until: str
+    ) -> list[str]:
         """Extend this owner's leases; return the ids it still holds."""
         if not task_ids:
             return []

@@ -13,8 +13,8 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
-import json
 import contextlib
+import json
 import logging
 import os
 import socket
@@ -195,11 +195,19 @@ class WorkerPool:
                         s, task, "queued", stamp, lease_owner=None, lease_expires_at=None
                     )
                     why = "its worker stopped before finishing; it runs again from its last step"
-                    payload = {"status": "queued", "from": "running", "phase": "recovered", "reason": why}
+                    payload = {
+                        "status": "queued",
+                        "from": "running",
+                        "phase": "recovered",
+                        "reason": why,
+                    }
                 self.ledger.append(
                     s,
                     NewEvent(
-                        EventType.TASK, payload, conversation_id=task.conversation_id, task_id=task.id
+                        EventType.TASK,
+                        payload,
+                        conversation_id=task.conversation_id,
+                        task_id=task.id,
                     ),
                 )
         if moved:

@@ -31,7 +31,9 @@ def timeline(
         conv = services.tasks.conversation(s, conversation_id)
         if conv is None or not principal.may_see(conv.user_id):
             raise NotFound(f"No conversation '{conversation_id}'.", code="conversation_not_found")
-        events = services.ledger.for_conversation(s, conversation_id, after_seq=after, limit=limit + 1)
+        events = services.ledger.for_conversation(
+            s, conversation_id, after_seq=after, limit=limit + 1
+        )
     data = [e.public() for e in events[:limit]]
     next_cursor = str(events[limit - 1].seq) if len(events) > limit else None
     return {"data": data, "next_cursor": next_cursor}

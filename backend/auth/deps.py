@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from backend.auth.principal import Principal
 from backend.errors import Forbidden, Unauthorized
+from backend.services import Services
 
 
 def current_principal(request: Request) -> Principal:
@@ -21,7 +22,7 @@ def current_principal(request: Request) -> Principal:
             "first started; `steward users add NAME` creates more.",
             code="missing_token",
         )
-    services = request.app.state.services
+    services: Services = request.app.state.services
     with services.db.read() as session:
         principal = services.users.resolve(session, token.strip())
     if principal is None:

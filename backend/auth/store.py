@@ -46,7 +46,9 @@ class UserStore:
         session.add(user)
         session.flush()
         session.add(
-            ApiToken(id=new_id("tok"), user_id=user.id, token_hash=hash_token(plain), created_at=now)
+            ApiToken(
+                id=new_id("tok"), user_id=user.id, token_hash=hash_token(plain), created_at=now
+            )
         )
         self.ledger.append(
             session,
@@ -75,6 +77,7 @@ class UserStore:
         ).first()
         return Principal(row.id, row.name, row.role) if row else None
 
-    def list(self, session: Session) -> list[Principal]:
+    def all(self, session: Session) -> list[Principal]:
+        """Every user, oldest first."""
         rows = session.execute(select(User.id, User.name, User.role).order_by(User.created_at))
         return [Principal(r.id, r.name, r.role) for r in rows]

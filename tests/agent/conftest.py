@@ -51,9 +51,12 @@ def make_edge(tmp_path: Path, core_url: str) -> EdgeFactory:
         core = overrides.pop("core_base_url", core_url)
         data_dir = overrides.pop("data_dir", tmp_path / "data")
         settings = edge_settings(data_dir, core, **overrides)
-        with serve(create_edge(settings)) as url, httpx.Client(
-            base_url=url, headers={"Authorization": f"Bearer {OWNER_TOKEN}"}, timeout=30
-        ) as client:
+        with (
+            serve(create_edge(settings)) as url,
+            httpx.Client(
+                base_url=url, headers={"Authorization": f"Bearer {OWNER_TOKEN}"}, timeout=30
+            ) as client,
+        ):
             yield client
 
     return factory

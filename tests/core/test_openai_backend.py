@@ -676,12 +676,6 @@ def test_core_started_before_its_upstream_picks_the_models_up_later(
             assert "authorization" not in sent.headers  # no key configured, none sent
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=openai.NotFoundError,
-    reason="needs the gateway to raise 503 (or await backend.ensure_models()) when the "
-    "backend's model list is empty; today it answers 404 'Available: none'",
-)
 def test_request_while_the_model_list_is_unknown_is_503() -> None:
     settings = core_settings(f"http://127.0.0.1:{free_port()}")
     with serve(create_app(settings)) as core, openai_client(core) as c:

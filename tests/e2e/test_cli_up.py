@@ -44,8 +44,16 @@ def steward_up(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int, int
     port, edge_port = free_port(), free_port()
     proc = subprocess.Popen(
         [
-            STEWARD, "up", "--backend", "mock", "--core-port", str(port),
-            "--edge-port", str(edge_port), "--data-dir", str(tmp_path),
+            STEWARD,
+            "up",
+            "--backend",
+            "mock",
+            "--core-port",
+            str(port),
+            "--edge-port",
+            str(edge_port),
+            "--data-dir",
+            str(tmp_path),
         ],  # fmt: skip
         env={**os.environ, "STEWARD_OWNER_TOKEN": SMOKE_TOKEN},
         stdout=subprocess.PIPE,

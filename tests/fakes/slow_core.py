@@ -71,8 +71,25 @@ def slow_core_app(state: SlowCoreState) -> FastAPI:
                     await asyncio.sleep(state.chunk_delay_s)
                     yield _chunk(f"part{i} ")
                 yield _chunk(None, "stop")
-                usage = {"prompt_tokens": 3, "completion_tokens": state.chunks, "total_tokens": 3 + state.chunks}
-                yield b"data: " + orjson.dumps({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": "fake", "choices": [], "usage": usage}) + b"\n\n"
+                usage = {
+                    "prompt_tokens": 3,
+                    "completion_tokens": state.chunks,
+                    "total_tokens": 3 + state.chunks,
+                }
+                yield (
+                    b"data: "
+                    + orjson.dumps(
+                        {
+                            "id": "chatcmpl-fake",
+                            "object": "chat.completion.chunk",
+                            "created": 0,
+                            "model": "fake",
+                            "choices": [],
+                            "usage": usage,
+                        }
+                    )
+                    + b"\n\n"
+                )
                 yield b"data: [DONE]\n\n"
             finally:
                 with state.lock:

@@ -84,9 +84,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_tasks_status_queue", "tasks", ["status", "queue_seq"])
     op.create_index("ix_tasks_conversation_queue", "tasks", ["conversation_id", "queue_seq"])
-    op.create_index(
-        "ux_tasks_idempotency", "tasks", ["user_id", "idempotency_key"], unique=True
-    )
+    op.create_index("ux_tasks_idempotency", "tasks", ["user_id", "idempotency_key"], unique=True)
     op.create_index(
         "ux_tasks_one_busy_per_lane",
         "tasks",
