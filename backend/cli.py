@@ -9,6 +9,10 @@ from typing import Annotated
 
 import typer
 
+from backend.auth.store import UserStore
+from backend.errors import EdgeError
+from backend.ledger.store import LedgerStore
+from backend.storage.db import Database
 from backend.supervisor import LaunchError, ServerSpec, Supervisor, ensure_port_free, is_loopback
 
 app = typer.Typer(
@@ -93,6 +97,53 @@ def up(
     _echo("The owner's token was printed above when Steward first started.")
     _echo("Press Ctrl-C to stop.")
     raise typer.Exit(supervisor.run_until_stopped())
+
+
+users_app = typer.Typer(
+    help="Manage who may use Steward (owner and members).", no_args_is_help=True
+)
+app.add_typer(users_app, name="users")
+
+
+def _database() -> Database:
+    from backend.settings import EdgeSettings
+
+    settings = EdgeSettings()
+    db = Database(settings.resolved_database_url)
+    db.migrate()
+    return db
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="A unique user name.")],
+    role: Annotated[str, typer.Option(help="member (default) or owner.")] = "member",
+) -> None:
+    """Create a user and print their token once (it is stored only as a hash)."""
+    db = _database()
+    try:
+        with db.write() as s:
+            principal, token = UserStore(LedgerStore()).create(s, name, role)
+    except EdgeError as exc:
+        _echo(f"error: {exc.detail}")
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+    _echo(f"Created {principal.role} '{principal.name}' ({principal.user_id}).")
+    _echo("Their token (shown only this once; it is stored hashed):")
+    typer.echo(token)
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List users and their roles (never their tokens)."""
+    db = _database()
+    try:
+        with db.read() as s:
+            for user in UserStore(LedgerStore()).all(s):
+                typer.echo(f"{user.user_id}  {user.role:<6}  {user.name}")
+    finally:
+        db.dispose()
 
 
 @app.command()

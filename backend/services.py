@@ -12,6 +12,8 @@ from backend.auth.store import UserStore
 from backend.ledger.store import LedgerStore
 from backend.settings import EdgeSettings
 from backend.storage.db import Database
+from backend.tools.service import ToolService
+from backend.tools.sources import ToolSources
 
 
 @dataclass
@@ -25,3 +27,5 @@ class Services:
     tasks: TaskStore
     agent: AgentService
     bus: TaskBus
+    tools: ToolService
+    tool_sources: ToolSources

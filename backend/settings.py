@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,6 +42,20 @@ class EdgeSettings(BaseSettings):
     poll_interval_s: float = Field(default=0.5, gt=0, description="Idle workers look this often.")
     history_messages: int = Field(default=20, ge=0, description="Prior messages in the prompt.")
     model: str = Field(default="default", description="Model id asked of Core.")
+    webhook_url: str | None = Field(
+        default=None, description="Where send_message posts (external_write, after approval)."
+    )
+    mcp_servers: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description='MCP servers over stdio: [{"name", "command", "args", "env"}], as JSON.',
+    )
+    max_steps: int = Field(default=6, ge=1, description="Model calls per task, tools included.")
+    approval_ttl_s: float = Field(default=24 * 3600, gt=0, description="Approvals expire.")
+
+    @property
+    def workspace(self) -> Path:
+        """The folder `notes_write` writes into."""
+        return self.data_dir / "workspace"
 
     @property
     def resolved_database_url(self) -> str:

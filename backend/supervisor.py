@@ -73,10 +73,18 @@ class Supervisor:
     def start(self, spec: ServerSpec) -> None:
         """Spawn `spec` as a child process."""
         cmd = [
-            sys.executable, "-m", "uvicorn", spec.app,
-            "--host", spec.host, "--port", str(spec.port),
-            "--log-level", "warning", "--no-access-log",
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "uvicorn",
+            spec.app,
+            "--host",
+            spec.host,
+            "--port",
+            str(spec.port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
         env = {**os.environ, **spec.env}
         proc = subprocess.Popen(cmd, env=env)
         self.children.append((spec, proc))

@@ -31,6 +31,10 @@ from backend.ledger.store import LedgerStore
 from backend.services import Services
 from backend.settings import EdgeSettings
 from backend.storage.db import Database
+from backend.tools import routes as tool_routes
+from backend.tools.registry import ToolRegistry
+from backend.tools.service import ToolService
+from backend.tools.sources import ToolSources
 from backend.web import BodyLimitMiddleware, install_error_handlers
 
 __all__ = ["create_app"]
@@ -47,6 +51,17 @@ def _announce_owner_token(token: str) -> None:
         "  Use it as 'Authorization: Bearer <token>' or to sign in to the Console.\n\n"
     )
     sys.stderr.flush()
+
+
+async def _expire_approvals(tools: ToolService, bus: TaskBus, every_s: float = 5.0) -> None:
+    """Expire overdue approvals so their tasks continue."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            if await asyncio.to_thread(tools.expire_due):
+                bus.work_available.set()
+        except Exception:
+            log.exception("approval expiry: this round failed; retrying next round")
 
 
 def create_app(
@@ -82,19 +97,36 @@ def create_app(
             retries=settings.core_retries,
             transport=core_transport,
         )
+        registry = ToolRegistry()
+        sources = ToolSources(registry, settings)
+        await sources.start()
+        tools = ToolService(settings, db, ledger, registry, tasks)
+        await asyncio.to_thread(tools.sync_registry)
+        await asyncio.to_thread(tools.recover_interrupted)
         services = Services(
-            settings, db, ledger, users, tasks, AgentService(db, ledger, tasks), bus
+            settings,
+            db,
+            ledger,
+            users,
+            tasks,
+            AgentService(db, ledger, tasks),
+            bus,
+            tools,
+            sources,
         )
         app.state.services = services
-        agent = AgentLoop(settings, db, ledger, tasks, core, bus)
+        agent = AgentLoop(settings, db, ledger, tasks, core, bus, tools)
         pool = WorkerPool(settings, db, ledger, tasks, bus, agent)
         app.state.workers = pool
         if settings.workers > 0:
             await pool.start()
+        expiry = asyncio.create_task(_expire_approvals(tools, bus), name="steward-approvals")
         try:
             yield
         finally:
+            expiry.cancel()
             await pool.stop()
+            await sources.stop()
             await core.aclose()
             db.dispose()
 
@@ -114,6 +146,7 @@ def create_app(
 
     app.include_router(agent_routes.router)
     app.include_router(audit_routes.router)
+    app.include_router(tool_routes.router)
     return app
 
 

@@ -25,13 +25,16 @@ from sqlalchemy.orm import Session
 from backend.agent.bus import TaskBus
 from backend.agent.prompt import ReplyStyle, build_messages
 from backend.agent.store import TaskStore
+from backend.agent.tool_steps import ToolCallRequest, assistant_turn, run_tool_call
+from backend.auth.principal import Principal
 from backend.clock import now_text
-from backend.core_client import CoreClient, CoreClientError
+from backend.core_client import ChatCompletion, CoreClient, CoreClientError
 from backend.ledger.events import EventType, NewEvent, StoredEvent
 from backend.ledger.store import LedgerStore
 from backend.settings import EdgeSettings
 from backend.storage.db import Database
-from backend.storage.models import Message, Task
+from backend.storage.models import Message, Task, User
+from backend.tools.service import ToolService
 
 log = logging.getLogger("steward.edge.agent")
 
@@ -62,6 +65,8 @@ class _Context:
     history: list[Message]
     recorded: dict[str, StoredEvent]
     input_event_id: str | None
+    turns: list[StoredEvent]
+    principal: Principal
 
 
 class AgentLoop:
@@ -75,6 +80,7 @@ class AgentLoop:
         tasks: TaskStore,
         core: CoreClient,
         bus: TaskBus,
+        tools: ToolService,
     ):
         self.settings = settings
         self.db = db
@@ -82,7 +88,9 @@ class AgentLoop:
         self.tasks = tasks
         self.core = core
         self.bus = bus
+        self.tools = tools
         self._health: tuple[float, dict[str, Any]] | None = None
+        self._last_duration = 0.0
 
     async def run(self, claimed: Claimed) -> None:
         """Run `claimed` until it completes, fails, is cancelled or its lease is lost."""
@@ -105,14 +113,27 @@ class AgentLoop:
             self.bus.forget_cancel(claimed.task_id)
 
     async def _run(self, claimed: Claimed) -> None:
+        for _ in range(self.settings.max_steps + 2):
+            if await self._advance(claimed) != "again":
+                return
+        raise RuntimeError("the task kept resuming without progress")
+
+    async def _advance(self, claimed: Claimed) -> str:
+        """Replay the recorded steps, then continue: "done", "waiting" or "again"."""
         ctx = await asyncio.to_thread(self._load, claimed)
-        style = ReplyStyle()
+        principal = ctx.principal
         plan = ctx.recorded.get(EventType.PLAN)
         if plan is None:
             payload = {
-                "steps": ["read the conversation", "ask the model", "record the reply"],
+                "steps": [
+                    "read the conversation",
+                    "ask the model",
+                    "use tools if needed",
+                    "record the reply",
+                ],
                 "history_messages": len(ctx.history),
-                "tools": [],
+                "tools": [t.name for t in self.tools.registry.all()],
+                "max_steps": self.settings.max_steps,
                 "attempt": claimed.attempt,
             }
             plan = await self._record(claimed, EventType.PLAN, payload, ctx.input_event_id)
@@ -127,33 +148,89 @@ class AgentLoop:
                 "reason": "Core's configured backend and default model; no routing rule applies",
             }
             route = await self._record(claimed, EventType.ROUTE, payload, plan.event_id)
-        messages = build_messages(style, ctx.history, claimed.input_text)
+        transcript = build_messages(ReplyStyle(), ctx.history, claimed.input_text)
+        step, cause = 0, route.event_id
+        for turn in ctx.turns:
+            step, cause = turn.payload["step"], turn.event_id
+            calls = [ToolCallRequest(**c) for c in turn.payload["tool_calls"]]
+            transcript.append(assistant_turn(turn.payload.get("text"), calls))
+            outcome = await self._run_calls(claimed, principal, calls, step, turn.event_id)
+            if outcome is None:
+                return await asyncio.to_thread(self._wait_for_approval, claimed)
+            transcript += outcome
+        while True:
+            step += 1
+            last = step >= self.settings.max_steps
+            result = await self._ask_model(claimed, transcript, last)
+            if not result.tool_calls or last:
+                await asyncio.to_thread(self._complete, claimed, self._completion(result), cause)
+                return "done"
+            calls = [ToolCallRequest(c.id, c.name, c.arguments) for c in result.tool_calls]
+            turn_payload = {
+                "phase": "tool_calls",
+                "step": step,
+                "text": result.content,
+                "tool_calls": [c.as_dict() for c in calls],
+                "usage": _usage(result),
+            }
+            turn = await self._record(claimed, EventType.PLAN, turn_payload, cause)
+            cause = turn.event_id
+            transcript.append(assistant_turn(result.content, calls))
+            outcome = await self._run_calls(claimed, principal, calls, step, turn.event_id)
+            if outcome is None:
+                return await asyncio.to_thread(self._wait_for_approval, claimed)
+            transcript += outcome
+
+    async def _ask_model(
+        self, claimed: Claimed, transcript: list[dict[str, Any]], last: bool
+    ) -> ChatCompletion:
         started = time.monotonic()
-        first_token: list[float] = []
 
         async def on_delta(text: str) -> None:
             if self.bus.cancel_requested(claimed.task_id):
                 raise TaskCancelled
-            if not first_token:
-                first_token.append(time.monotonic() - started)
             self.bus.publish_delta(claimed.task_id, text)
 
-        result = await self.core.chat_stream(messages, model=self.settings.model, on_delta=on_delta)
+        tools = [t.openai() for t in self.tools.registry.all()]
+        result = await self.core.chat_stream(
+            transcript,
+            model=self.settings.model,
+            tools=tools or None,
+            tool_choice=("none" if last else "auto") if tools else None,
+            on_delta=on_delta,
+        )
         if self.bus.cancel_requested(claimed.task_id):
             raise TaskCancelled
-        completion = {
+        self._last_duration = time.monotonic() - started
+        return result
+
+    def _completion(self, result: ChatCompletion) -> dict[str, Any]:
+        return {
             "text": result.content or "",
             "finish_reason": result.finish_reason,
             "model": result.model,
-            "usage": {
-                "prompt_tokens": result.usage.prompt_tokens,
-                "completion_tokens": result.usage.completion_tokens,
-                "total_tokens": result.usage.total_tokens,
-            },
-            "duration_ms": round((time.monotonic() - started) * 1000, 1),
-            "first_token_ms": round(first_token[0] * 1000, 1) if first_token else None,
+            "usage": _usage(result),
+            "duration_ms": round(self._last_duration * 1000, 1),
         }
-        await asyncio.to_thread(self._complete, claimed, completion, route.event_id)
+
+    async def _run_calls(
+        self,
+        claimed: Claimed,
+        principal: Principal,
+        calls: list[ToolCallRequest],
+        step: int,
+        cause: str,
+    ) -> list[dict[str, Any]] | None:
+        """Run (or find the recorded outcome of) each call; None if any awaits approval."""
+        messages: list[dict[str, Any]] = []
+        pending = False
+        for call in calls:
+            content = await run_tool_call(self.tools, claimed, principal, call, step, cause)
+            if content is None:
+                pending = True
+            else:
+                messages.append({"role": "tool", "tool_call_id": call.id, "content": content})
+        return None if pending else messages
 
     # --- reads --------------------------------------------------------------------------
 
@@ -163,9 +240,18 @@ class AgentLoop:
                 s, claimed.conversation_id, claimed.queue_seq, self.settings.history_messages
             )
             events = self.ledger.for_task(s, claimed.task_id)
-        recorded = {e.type: e for e in events if e.type in (EventType.PLAN, EventType.ROUTE)}
+            user = s.get(User, claimed.user_id)
+            assert user is not None
+        principal = Principal(user.id, user.name, user.role)
+        recorded: dict[str, StoredEvent] = {}
+        turns: list[StoredEvent] = []
+        for e in events:
+            if e.type == EventType.PLAN and e.payload.get("phase") == "tool_calls":
+                turns.append(e)
+            elif e.type in (EventType.PLAN, EventType.ROUTE):
+                recorded.setdefault(e.type, e)
         input_event = next((e.event_id for e in events if e.type == EventType.INPUT), None)
-        return _Context(history, recorded, input_event)
+        return _Context(history, recorded, input_event, turns, principal)
 
     async def _core_health(self) -> dict[str, Any]:
         now = time.monotonic()
@@ -229,9 +315,15 @@ class AgentLoop:
                 )
             )
             self.tasks.set_status(
-                s, task, "completed", now, reply=completion["text"], finished_at=now,
-                lease_owner=None, lease_expires_at=None,
-            )  # fmt: skip
+                s,
+                task,
+                "completed",
+                now,
+                reply=completion["text"],
+                finished_at=now,
+                lease_owner=None,
+                lease_expires_at=None,
+            )
             self.ledger.append(
                 s,
                 self._event(
@@ -241,6 +333,26 @@ class AgentLoop:
                     event.event_id,
                 ),
             )
+
+    def _wait_for_approval(self, claimed: Claimed) -> str:
+        """Free the worker while approvals are pending; "again" if they were all decided
+        meanwhile (the decision and this check are serialised by the database)."""
+        with self.db.write() as s:
+            task = self._held(s, claimed)
+            pending = self.tools.store.pending_of_task(s, claimed.task_id)
+            if not pending:
+                return "again"
+            now = now_text()
+            self.tasks.set_status(
+                s, task, "waiting_approval", now, lease_owner=None, lease_expires_at=None
+            )
+            payload = {
+                "status": "waiting_approval",
+                "from": "running",
+                "pending_approvals": pending,
+            }
+            self.ledger.append(s, self._event(claimed, EventType.TASK, payload, None))
+            return "waiting"
 
     def _end(self, claimed: Claimed, status: str, error: dict[str, Any] | None, why: str) -> None:
         with self.db.write() as s:
@@ -254,9 +366,15 @@ class AgentLoop:
                 cause = err.event_id
             now = now_text()
             self.tasks.set_status(
-                s, task, status, now, finished_at=now, lease_owner=None, lease_expires_at=None,
+                s,
+                task,
+                status,
+                now,
+                finished_at=now,
+                lease_owner=None,
+                lease_expires_at=None,
                 error=json.dumps(error) if error else None,
-            )  # fmt: skip
+            )
             payload: dict[str, Any] = {"status": status, "from": "running", "reason": why}
             if error is not None:
                 payload["error"] = error
@@ -284,6 +402,14 @@ class AgentLoop:
                 "reason": error["message"],
             }
             self.ledger.append(s, self._event(claimed, EventType.TASK, payload, err.event_id))
+
+
+def _usage(result: ChatCompletion) -> dict[str, int]:
+    return {
+        "prompt_tokens": result.usage.prompt_tokens,
+        "completion_tokens": result.usage.completion_tokens,
+        "total_tokens": result.usage.total_tokens,
+    }
 
 
 def _core_code(exc: CoreClientError) -> str:

@@ -16,9 +16,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
-import socket
-import uuid
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -29,22 +26,12 @@ from backend.agent.store import TaskStore
 from backend.clock import now, rfc3339
 from backend.ledger.events import EventType, NewEvent
 from backend.ledger.store import LedgerStore
+from backend.process_identity import is_dead, new_owner_id
 from backend.settings import EdgeSettings
 from backend.storage.db import Database
 from backend.storage.models import Task
 
 log = logging.getLogger("steward.edge.worker")
-_HOST = socket.gethostname()
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class WorkerPool:
@@ -65,8 +52,7 @@ class WorkerPool:
         self.tasks = tasks
         self.bus = bus
         self.agent = agent
-        self.instance = uuid.uuid4().hex[:12]
-        self.owner = f"{_HOST}/{os.getpid()}/{self.instance}"
+        self.owner = new_owner_id()
         self.running: set[str] = set()
         self._loops: list[asyncio.Task[None]] = []
 
@@ -123,9 +109,15 @@ class WorkerPool:
             stamp = rfc3339(current)
             until = rfc3339(current + timedelta(seconds=self.settings.lease_seconds))
             self.tasks.set_status(
-                s, task, "running", stamp, attempts=attempt, lease_owner=self.owner,
-                lease_expires_at=until, started_at=task.started_at or stamp,
-            )  # fmt: skip
+                s,
+                task,
+                "running",
+                stamp,
+                attempts=attempt,
+                lease_owner=self.owner,
+                lease_expires_at=until,
+                started_at=task.started_at or stamp,
+            )
             self.ledger.append(
                 s,
                 NewEvent(
@@ -136,9 +128,14 @@ class WorkerPool:
                 ),
             )
             return Claimed(
-                task.id, task.conversation_id, task.user_id, task.input_text, task.queue_seq,
-                attempt, self.owner,
-            )  # fmt: skip
+                task.id,
+                task.conversation_id,
+                task.user_id,
+                task.input_text,
+                task.queue_seq,
+                attempt,
+                self.owner,
+            )
 
     # --- leases ---------------------------------------------------------------------------
 
@@ -164,14 +161,7 @@ class WorkerPool:
     def _orphaned(self, task: Task, stamp: str) -> bool:
         if task.lease_expires_at is None or task.lease_expires_at < stamp:
             return True
-        host, _, rest = (task.lease_owner or "").partition("/")
-        pid_text, _, instance = rest.partition("/")
-        if host != _HOST or not pid_text.isdigit():
-            return False
-        pid = int(pid_text)
-        if pid == os.getpid():
-            return instance != self.instance
-        return not _pid_alive(pid)
+        return is_dead(task.lease_owner, ours=self.owner)
 
     def sweep(self) -> int:
         """Requeue (or fail) running tasks whose worker is gone. Returns how many."""
@@ -186,9 +176,15 @@ class WorkerPool:
                     why = f"its worker stopped {task.attempts} times; giving up"
                     error = {"code": "worker_lost", "message": why}
                     self.tasks.set_status(
-                        s, task, "failed", stamp, finished_at=stamp, lease_owner=None,
-                        lease_expires_at=None, error=json.dumps(error),
-                    )  # fmt: skip
+                        s,
+                        task,
+                        "failed",
+                        stamp,
+                        finished_at=stamp,
+                        lease_owner=None,
+                        lease_expires_at=None,
+                        error=json.dumps(error),
+                    )
                     payload = {"status": "failed", "from": "running", "reason": why, "error": error}
                 else:
                     self.tasks.set_status(

@@ -118,3 +118,50 @@ class LedgerHead(Base):
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
     ts: Mapped[str] = mapped_column(String(32))
+
+
+class ToolRecord(Base):
+    __tablename__ = "tools_registry"
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    risk: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(Text)
+    schema: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(120))
+    updated_at: Mapped[str] = mapped_column(String(32))
+
+
+class ToolCall(Base):
+    __tablename__ = "tool_calls"
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tool: Mapped[str] = mapped_column(String(80))
+    args: Mapped[str] = mapped_column(Text)
+    risk: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(24))
+    result: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    approval_id: Mapped[str | None] = mapped_column(String(40))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    conversation_id: Mapped[str | None] = mapped_column(String(80))
+    task_id: Mapped[str | None] = mapped_column(ForeignKey("tasks.id"))
+    model_call_id: Mapped[str | None] = mapped_column(String(120))
+    step: Mapped[int | None] = mapped_column(Integer)
+    executor: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[str | None] = mapped_column(String(32))
+    finished_at: Mapped[str | None] = mapped_column(String(32))
+    duration_ms: Mapped[float | None] = mapped_column()
+
+
+class Approval(Base):
+    __tablename__ = "approvals"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tool_call_id: Mapped[str] = mapped_column(ForeignKey("tool_calls.id"), unique=True)
+    task_id: Mapped[str | None] = mapped_column(ForeignKey("tasks.id"))
+    conversation_id: Mapped[str | None] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(16))
+    requested_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    decided_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[str] = mapped_column(String(32))
+    decided_at: Mapped[str | None] = mapped_column(String(32))
+    expires_at: Mapped[str] = mapped_column(String(32))

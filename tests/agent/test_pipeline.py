@@ -36,12 +36,19 @@ def test_message_becomes_a_completed_task_with_its_story(edge: httpx.Client) -> 
     events = timeline(edge, sent["conversation_id"])
     types = [e["type"] for e in events]
     assert types == [
-        "InputEvent", "TaskEvent", "TaskEvent", "PlanEvent", "RouteEvent", "CompletionEvent",
+        "InputEvent",
         "TaskEvent",
-    ]  # fmt: skip
+        "TaskEvent",
+        "PlanEvent",
+        "RouteEvent",
+        "CompletionEvent",
+        "TaskEvent",
+    ]
     assert [e["payload"].get("status") for e in events if e["type"] == "TaskEvent"] == [
-        "queued", "running", "completed",
-    ]  # fmt: skip
+        "queued",
+        "running",
+        "completed",
+    ]
     by_id = {e["event_id"]: e for e in events}
     completion = events[5]
     assert completion["payload"]["text"] == task["reply"]
@@ -59,9 +66,10 @@ def test_history_is_part_of_the_prompt(edge: httpx.Client) -> None:
     second = send(edge, "What did I tell you?", first["conversation_id"])
     wait_task(edge, second["task_id"])
     plan = next(
-        e for e in timeline(edge, first["conversation_id"])
+        e
+        for e in timeline(edge, first["conversation_id"])
         if e["type"] == "PlanEvent" and e["task_id"] == second["task_id"]
-    )  # fmt: skip
+    )
     assert plan["payload"]["history_messages"] == 2
 
 

@@ -54,7 +54,7 @@ def steward_up(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int, int
             str(edge_port),
             "--data-dir",
             str(tmp_path),
-        ],  # fmt: skip
+        ],
         env={**os.environ, "STEWARD_OWNER_TOKEN": SMOKE_TOKEN},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -1,0 +1,555 @@
+"""Executing tools under the policy, and deciding approvals.
+
+Invariants:
+- Intent before effect, receipt after: the `tool_calls` row (status `running`) and a
+  `ToolCallEvent(started)` are committed before a tool runs; its result and
+  `ToolCallEvent(completed|failed)` after. A call found `running` by a later process whose
+  executor died is `ambiguous` if it was an external write (never re-run silently) and
+  `interrupted` otherwise (safe to run again).
+- The same tool call id never runs twice: a repeat returns the recorded result or state.
+- An approval is decided once; approving runs the tool exactly once; rejecting records the
+  refusal. Either way the waiting task goes back to its lane once nothing else is pending.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from backend.agent.store import TaskStore
+from backend.auth.principal import Principal
+from backend.clock import now, now_text, rfc3339
+from backend.errors import Conflict, NotFound, Unprocessable
+from backend.ids import new_id
+from backend.ledger.events import SYSTEM, Actor, EventType, NewEvent
+from backend.ledger.store import LedgerStore
+from backend.process_identity import is_dead, new_owner_id
+from backend.settings import EdgeSettings
+from backend.storage.db import Database
+from backend.storage.models import Approval, ToolCall, User
+from backend.tools.policy import Decision, decide
+from backend.tools.registry import ArgumentsInvalid, Risk, ToolContext, ToolRegistry, ToolSpec
+from backend.tools.store import ToolStore, approval_public, call_public
+
+log = logging.getLogger("steward.edge.tools")
+MAX_RESULT_CHARS = 64_000
+FINISHED = ("completed", "failed", "rejected", "expired")
+
+
+def _dump(value: Any) -> str:
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    if len(text) > MAX_RESULT_CHARS:
+        text = json.dumps({"truncated": True, "text": text[:MAX_RESULT_CHARS]})
+    return text
+
+
+class ToolService:
+    """Runs tools and decides approvals; shared by the API and the agent loop."""
+
+    def __init__(
+        self,
+        settings: EdgeSettings,
+        db: Database,
+        ledger: LedgerStore,
+        registry: ToolRegistry,
+        tasks: TaskStore,
+    ):
+        self.settings = settings
+        self.db = db
+        self.ledger = ledger
+        self.registry = registry
+        self.tasks = tasks
+        self.store = ToolStore()
+        self.executor = new_owner_id()
+
+    def sync_registry(self) -> None:
+        """Make the `tools_registry` table mirror the live registry."""
+        with self.db.write() as s:
+            self.store.sync_registry(s, self.registry.all(), now_text())
+
+    # --- lookups ------------------------------------------------------------------------
+
+    def spec(self, name: str) -> ToolSpec:
+        spec = self.registry.get(name)
+        if spec is None:
+            known = ", ".join(s.name for s in self.registry.all())
+            raise NotFound(f"No tool named '{name}'. Known tools: {known}.", code="tool_not_found")
+        return spec
+
+    def visible_call(self, principal: Principal, call_id: str) -> dict[str, Any]:
+        with self.db.read() as s:
+            call = self.store.call(s, call_id)
+            if call is None or not principal.may_see(call.user_id):
+                raise NotFound(f"No tool call '{call_id}'.", code="tool_call_not_found")
+            return call_public(call)
+
+    # --- execute ------------------------------------------------------------------------
+
+    async def execute(
+        self,
+        principal: Principal,
+        name: str,
+        args: Any,
+        call_id: str,
+        *,
+        conversation_id: str | None = None,
+        task_id: str | None = None,
+        model_call_id: str | None = None,
+        step: int | None = None,
+        cause: str | None = None,
+    ) -> dict[str, Any]:
+        """Run `name` under the policy, or hold it for approval. Raises `NotFound` for an
+        unknown tool and `ArgumentsInvalid` for arguments that break its schema."""
+        import asyncio
+
+        spec = self.spec(name)
+        valid = spec.validate(args)
+        context = (principal, conversation_id, task_id, model_call_id, step, cause)
+        recorded, started = await asyncio.to_thread(self._begin, spec, valid, call_id, context)
+        if started is None:
+            return recorded
+        return await self._run(spec, valid, call_id, principal, conversation_id, task_id, started)
+
+    def _begin(
+        self, spec: ToolSpec, args: dict[str, Any], call_id: str, context: tuple[Any, ...]
+    ) -> tuple[dict[str, Any], str | None]:
+        """Record the call; returns (its state, the started event's id if it is to run now)."""
+        principal, conversation_id, task_id, model_call_id, step, cause = context
+        with self.db.write() as s:
+            existing = self.store.call(s, call_id)
+            if existing is not None:
+                same = existing.tool == spec.name and json.loads(existing.args) == args
+                if not principal.may_see(existing.user_id) or not same:
+                    raise Conflict(
+                        f"tool_call_id '{call_id}' was already used for another call; use a "
+                        "new id for a new call.",
+                        code="tool_call_id_reused",
+                    )
+                if existing.status != "interrupted":
+                    return call_public(existing), None
+                return call_public(existing), self._start(s, existing, principal.actor, None)
+            if conversation_id is not None:
+                conv = self.tasks.conversation(s, conversation_id)
+                if conv is None or not principal.may_see(conv.user_id):
+                    raise NotFound(
+                        f"No conversation '{conversation_id}'.", code="conversation_not_found"
+                    )
+            decision = decide(spec.risk, principal)
+            stamp = now_text()
+            call = ToolCall(
+                id=call_id,
+                tool=spec.name,
+                args=_dump(args),
+                risk=str(spec.risk),
+                status="pending_approval" if decision == Decision.NEEDS_APPROVAL else "running",
+                user_id=principal.user_id,
+                conversation_id=conversation_id,
+                task_id=task_id,
+                model_call_id=model_call_id,
+                step=step,
+                created_at=stamp,
+            )
+            s.add(call)
+            s.flush()
+            requested = self._event(
+                s,
+                call,
+                principal.actor,
+                "requested",
+                cause,
+                args=args,
+                decision=str(decision),
+                policy=_why(spec.risk, principal),
+            )
+            if decision == Decision.NEEDS_APPROVAL:
+                approval = self._request_approval(s, call, principal, requested)
+                return call_public(call) | {"approval_id": approval.id}, None
+            started = self._start(s, call, principal.actor, requested)
+            return call_public(call), started
+
+    def _request_approval(
+        self, s: Session, call: ToolCall, principal: Principal, cause: str
+    ) -> Approval:
+        created = now()
+        approval = Approval(
+            id=new_id("apr"),
+            tool_call_id=call.id,
+            task_id=call.task_id,
+            conversation_id=call.conversation_id,
+            status="pending",
+            requested_by=principal.user_id,
+            created_at=rfc3339(created),
+            expires_at=rfc3339(created + timedelta(seconds=self.settings.approval_ttl_s)),
+        )
+        s.add(approval)
+        call.approval_id = approval.id
+        self._approval_event(s, approval, call, principal.actor, "requested", cause)
+        return approval
+
+    def _start(self, s: Session, call: ToolCall, actor: Actor, cause: str | None) -> str:
+        call.status = "running"
+        call.started_at = now_text()
+        call.executor = self.executor
+        return self._event(s, call, actor, "started", cause)
+
+    async def _run(
+        self,
+        spec: ToolSpec,
+        args: dict[str, Any],
+        call_id: str,
+        principal: Principal,
+        conversation_id: str | None,
+        task_id: str | None,
+        started_event: str,
+    ) -> dict[str, Any]:
+        import asyncio
+
+        ctx = ToolContext(
+            user_id=principal.user_id,
+            role=principal.role,
+            conversation_id=conversation_id,
+            task_id=task_id,
+            tool_call_id=call_id,
+            workspace=self.settings.workspace,
+            settings=self.settings,
+        )
+        started = time.monotonic()
+        result: Any = None
+        error: str | None = None
+        try:
+            result = await spec.call(args, ctx)
+        except Exception as exc:  # a tool's failure is a recorded result, not a crash
+            error = str(exc) or type(exc).__name__
+            log.info("tool %s failed: %s", spec.name, error)
+        duration = round((time.monotonic() - started) * 1000, 1)
+        return await asyncio.to_thread(
+            self._finish, call_id, result, error, duration, started_event
+        )
+
+    def _finish(
+        self, call_id: str, result: Any, error: str | None, duration: float, cause: str | None
+    ) -> dict[str, Any]:
+        with self.db.write() as s:
+            call = self.store.call(s, call_id)
+            assert call is not None
+            call.status = "failed" if error else "completed"
+            call.result = None if error else _dump(result)
+            call.error = error
+            call.finished_at = now_text()
+            call.duration_ms = duration
+            extra: dict[str, Any] = {"duration_ms": duration}
+            if error:
+                extra["error"] = error
+            else:
+                extra["result"] = json.loads(call.result or "null")
+            self._event(s, call, SYSTEM, call.status, cause, **extra)
+            return call_public(call)
+
+    # --- approvals ----------------------------------------------------------------------
+
+    def list_approvals(
+        self, principal: Principal, status: str | None, cursor: str | None, limit: int
+    ) -> dict[str, Any]:
+        before = None
+        if cursor:
+            created, _, aid = cursor.partition("|")
+            if not aid:
+                raise Unprocessable("The cursor is not one this API returned.", code="bad_cursor")
+            before = (created, aid)
+        with self.db.read() as s:
+            rows = self.store.approvals(
+                s,
+                status=status,
+                user_id=None if principal.is_owner else principal.user_id,
+                before=before,
+                limit=limit + 1,
+            )
+            data = [approval_public(a, self.store.call(s, a.tool_call_id)) for a in rows[:limit]]
+        data.sort(key=lambda a: a["status"] != "pending")
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = f"{last.created_at}|{last.id}"
+        return {"data": data, "next_cursor": next_cursor}
+
+    def get_approval(self, principal: Principal, approval_id: str) -> dict[str, Any]:
+        with self.db.read() as s:
+            approval = self.store.approval(s, approval_id)
+            if approval is None or not principal.may_see(approval.requested_by):
+                raise NotFound(f"No approval '{approval_id}'.", code="approval_not_found")
+            return approval_public(approval, self.store.call(s, approval.tool_call_id))
+
+    async def approve(
+        self, principal: Principal, approval_id: str, reason: str | None
+    ) -> dict[str, Any]:
+        """Approve and run the tool exactly once; resume the waiting task."""
+        import asyncio
+
+        claimed = await asyncio.to_thread(self._claim_approval, principal, approval_id, reason)
+        call = await self._run_approved(*claimed, approval_id)
+        await asyncio.to_thread(self._resume_task, call.get("task_id"), approval_id)
+        return self.get_approval(principal, approval_id)
+
+    async def _run_approved(
+        self, name: str, args: dict[str, Any], started: str, approval_id: str
+    ) -> dict[str, Any]:
+        import asyncio
+
+        with self.db.read() as s:
+            approval = self.store.approval(s, approval_id)
+            assert approval is not None
+            call = self.store.call(s, approval.tool_call_id)
+            assert call is not None
+            user = s.get(User, call.user_id)
+            assert user is not None
+            call_id, conv, task = call.id, call.conversation_id, call.task_id
+            requester = Principal(user.id, user.name, user.role)
+        spec = self.registry.get(name)
+        if spec is None:
+            error = f"the tool '{name}' is no longer registered; nothing was run"
+            return await asyncio.to_thread(self._finish, call_id, None, error, 0.0, started)
+        return await self._run(spec, args, call_id, requester, conv, task, started)
+
+    def _claim_approval(
+        self, principal: Principal, approval_id: str, reason: str | None
+    ) -> tuple[str, dict[str, Any], str]:
+        with self.db.write() as s:
+            approval, call = self._pending(s, approval_id)
+            stamp = now_text()
+            if not self.store.decide(
+                s,
+                approval_id,
+                "approved",
+                decided_by=principal.user_id,
+                decided_at=stamp,
+                reason=reason,
+            ):
+                raise self._already_decided(approval_id, "decided")
+            s.refresh(approval)
+            cause = self._approval_event(s, approval, call, principal.actor, "approved", None)
+            started = self._start(s, call, principal.actor, cause)
+            return call.tool, json.loads(call.args), started
+
+    def reject(self, principal: Principal, approval_id: str, reason: str | None) -> dict[str, Any]:
+        """Record the refusal; the waiting task continues with it."""
+        with self.db.write() as s:
+            approval, call = self._pending(s, approval_id)
+            stamp = now_text()
+            if not self.store.decide(
+                s,
+                approval_id,
+                "rejected",
+                decided_by=principal.user_id,
+                decided_at=stamp,
+                reason=reason,
+            ):
+                raise self._already_decided(approval_id, "decided")
+            s.refresh(approval)
+            cause = self._approval_event(s, approval, call, principal.actor, "rejected", None)
+            call.status = "rejected"
+            call.error = f"the owner rejected this call{': ' + reason if reason else ''}"
+            call.finished_at = stamp
+            self._event(s, call, principal.actor, "rejected", cause, reason=reason)
+            task_id = call.task_id
+        self._resume_task(task_id, approval_id)
+        return self.get_approval(principal, approval_id)
+
+    def _pending(self, s: Session, approval_id: str) -> tuple[Approval, ToolCall]:
+        approval = self.store.approval(s, approval_id)
+        if approval is None:
+            raise NotFound(f"No approval '{approval_id}'.", code="approval_not_found")
+        if approval.status != "pending":
+            raise self._already_decided(approval_id, approval.status)
+        call = self.store.call(s, approval.tool_call_id)
+        assert call is not None
+        task = self.tasks.get(s, approval.task_id) if approval.task_id else None
+        if task is not None and task.status in ("cancelled", "failed"):
+            raise Conflict(
+                f"The task this approval belongs to is {task.status}; nothing will be run.",
+                code="task_finished",
+            )
+        if approval.expires_at < now_text():
+            self._expire(s, approval, call)
+            raise self._already_decided(approval_id, "expired")
+        return approval, call
+
+    @staticmethod
+    def _already_decided(approval_id: str, status: str) -> Conflict:
+        return Conflict(
+            f"Approval '{approval_id}' is already {status}; a decision is made only once.",
+            code="approval_decided",
+        )
+
+    def _expire(self, s: Session, approval: Approval, call: ToolCall) -> None:
+        if not self.store.decide(s, approval.id, "expired", decided_at=now_text()):
+            return
+        s.refresh(approval)
+        cause = self._approval_event(s, approval, call, SYSTEM, "expired", None)
+        call.status = "expired"
+        call.error = "the approval expired before the owner decided; nothing was run"
+        call.finished_at = now_text()
+        self._event(s, call, SYSTEM, "expired", cause)
+
+    def expire_due(self) -> list[str]:
+        """Expire overdue approvals; returns the ids of tasks to resume."""
+        with self.db.write() as s:
+            due = self.store.expired_pending(s, now_text())
+            tasks = []
+            for approval in due:
+                call = self.store.call(s, approval.tool_call_id)
+                assert call is not None
+                self._expire(s, approval, call)
+                if approval.task_id:
+                    tasks.append((approval.task_id, approval.id))
+        for task_id, approval_id in tasks:
+            self._resume_task(task_id, approval_id)
+        return [t for t, _ in tasks]
+
+    def _resume_task(self, task_id: str | None, approval_id: str) -> None:
+        """Put a waiting task back in its lane once none of its approvals is pending."""
+        if task_id is None:
+            return
+        with self.db.write() as s:
+            task = self.tasks.get(s, task_id)
+            if task is None or task.status != "waiting_approval":
+                return
+            if self.store.pending_of_task(s, task_id):
+                return
+            self.tasks.set_status(s, task, "queued", now_text())
+            self.ledger.append(
+                s,
+                NewEvent(
+                    EventType.TASK,
+                    {
+                        "status": "queued",
+                        "from": "waiting_approval",
+                        "phase": "resumed",
+                        "approval_id": approval_id,
+                    },
+                    conversation_id=task.conversation_id,
+                    task_id=task.id,
+                ),
+            )
+
+    def record_refusal(
+        self, claimed: Any, call: dict[str, str], why: str, cause: str | None
+    ) -> None:
+        """Record that a model's tool call was refused before it could run."""
+        with self.db.write() as s:
+            payload = {
+                "phase": "refused",
+                "tool_call_id": f"{claimed.task_id}:{call['id']}",
+                "tool": call["name"],
+                "arguments": call["arguments"],
+                "error": why,
+            }
+            self.ledger.append(
+                s,
+                NewEvent(
+                    EventType.TOOL_CALL,
+                    payload,
+                    conversation_id=claimed.conversation_id,
+                    task_id=claimed.task_id,
+                    causation_id=cause,
+                ),
+            )
+
+    # --- recovery -----------------------------------------------------------------------
+
+    def recover_interrupted(self) -> int:
+        """Mark calls whose executor died mid-run: external writes `ambiguous`, others
+        `interrupted` (their task runs them again)."""
+        moved = 0
+        with self.db.write() as s:
+            for call in self.store.interrupted(s):
+                if not is_dead(call.executor, ours=self.executor):
+                    continue
+                moved += 1
+                external = call.risk == Risk.EXTERNAL_WRITE
+                call.status = "ambiguous" if external else "interrupted"
+                call.error = (
+                    "Steward stopped while this external write ran; it may or may not have "
+                    "happened. It will not be re-run unless the owner retries it."
+                    if external
+                    else "Steward stopped while this call ran; it will run again."
+                )
+                self._event(s, call, SYSTEM, call.status, None, error=call.error)
+        return moved
+
+    # --- ledger helpers -----------------------------------------------------------------
+
+    def _event(
+        self,
+        s: Session,
+        call: ToolCall,
+        actor: Actor,
+        phase: str,
+        cause: str | None,
+        **extra: Any,
+    ) -> str:
+        payload = {"phase": phase, "tool_call_id": call.id, "tool": call.tool, "risk": call.risk}
+        payload.update(extra)
+        event = self.ledger.append(
+            s,
+            NewEvent(
+                EventType.TOOL_CALL,
+                payload,
+                actor=actor,
+                conversation_id=call.conversation_id,
+                task_id=call.task_id,
+                causation_id=cause,
+            ),
+        )
+        return event.event_id
+
+    def _approval_event(
+        self,
+        s: Session,
+        approval: Approval,
+        call: ToolCall,
+        actor: Actor,
+        phase: str,
+        cause: str | None,
+    ) -> str:
+        payload = {
+            "phase": phase,
+            "approval_id": approval.id,
+            "tool_call_id": call.id,
+            "tool": call.tool,
+            "risk": call.risk,
+            "args": json.loads(call.args),
+            "decided_by": approval.decided_by,
+            "reason": approval.reason,
+        }
+        event = self.ledger.append(
+            s,
+            NewEvent(
+                EventType.APPROVAL,
+                payload,
+                actor=actor,
+                conversation_id=call.conversation_id,
+                task_id=call.task_id,
+                causation_id=cause,
+            ),
+        )
+        return event.event_id
+
+
+def _why(risk: Risk, principal: Principal) -> str:
+    if risk == Risk.READ_ONLY:
+        return "read_only tools run at once"
+    if risk == Risk.LOCAL_WRITE:
+        return (
+            "local_write runs at once for the owner"
+            if principal.is_owner
+            else "local_write needs the owner's approval for a member"
+        )
+    return "external_write always needs the owner's approval"
+
+
+__all__ = ["FINISHED", "ArgumentsInvalid", "ToolService"]
