@@ -49,6 +49,7 @@ class EdgeSettings(BaseSettings):
         default_factory=list,
         description='MCP servers over stdio: [{"name", "command", "args", "env"}], as JSON.',
     )
+    max_reply_tokens: int = Field(default=512, gt=0, description="Longest reply, in tokens.")
     max_steps: int = Field(default=6, ge=1, description="Model calls per task, tools included.")
     approval_ttl_s: float = Field(default=24 * 3600, gt=0, description="Approvals expire.")
 

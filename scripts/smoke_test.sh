@@ -76,4 +76,31 @@ v=$(curl -sf "${auth[@]}" "$EDGE/v1/audit/verify") || fail "verify"
 [ "$(jget "$v" 'd["ok"]')" = True ] || fail "ledger verifies" "$v"
 ok "ledger hash chain verifies ($(jget "$v" 'd["events"]') events)"
 
+echo "== Tools and approvals"
+tools=$(curl -sf "${auth[@]}" "$EDGE/v1/tools") || fail "tools list"
+ok "tools: $(jget "$tools" '", ".join(t["name"] + " (" + t["risk"] + ")" for t in d["data"])')"
+calc=$(curl -sf "${auth[@]}" "$EDGE/v1/tools:execute" -H 'content-type: application/json' \
+  -d '{"tool":"calculator","args":{"expression":"6*7"}}') || fail "read-only call"
+[ "$(jget "$calc" 'd["status"]')" = completed ] || fail "read-only call runs at once" "$calc"
+ok "read-only call ran at once: 6*7 = $(jget "$calc" 'd["result"]["result"]')"
+held=$(curl -s "${auth[@]}" "$EDGE/v1/tools:execute" -H 'content-type: application/json' \
+  -d '{"tool":"http_post","args":{"url":"http://127.0.0.1:9/smoke","body":"hello"}}')
+[ "$(jget "$held" 'd["status"]')" = pending_approval ] || fail "external write is held" "$held"
+approval=$(jget "$held" 'd["approval_id"]')
+ok "external write held for approval: $approval"
+member=$(curl -sf "${auth[@]}" "$EDGE/v1/users" -H 'content-type: application/json' \
+  -d "{\"name\":\"smoke-member-$RANDOM$RANDOM\"}") || fail "owner adds a member"
+mtoken=$(jget "$member" 'd["token"]')
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $mtoken" \
+  "$EDGE/v1/approvals/$approval:approve")
+[ "$code" = 403 ] || fail "a member cannot approve" "got $code"
+ok "a member's approve is refused (403)"
+decided=$(curl -sf "${auth[@]}" -X POST "$EDGE/v1/approvals/$approval:approve" \
+  -H 'content-type: application/json' -d '{"reason":"smoke test"}') || fail "owner approves"
+[ "$(jget "$decided" 'd["status"]')" = approved ] || fail "approved" "$decided"
+ok "the owner's approve ran it once: tool call $(jget "$decided" 'd["tool_call"]["status"]')"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "${auth[@]}" "$EDGE/v1/approvals/$approval:approve")
+[ "$code" = 409 ] || fail "a second decision is refused" "got $code"
+ok "a second decision is refused (409)"
+
 echo "smoke: $pass passed, 0 failed"

@@ -25,6 +25,7 @@ from backend.agent.service import AgentService
 from backend.agent.store import TaskStore
 from backend.agent.worker import WorkerPool
 from backend.audit import routes as audit_routes
+from backend.auth import routes as user_routes
 from backend.auth.store import UserStore
 from backend.core_client import CoreClient
 from backend.ledger.store import LedgerStore
@@ -147,6 +148,7 @@ def create_app(
     app.include_router(agent_routes.router)
     app.include_router(audit_routes.router)
     app.include_router(tool_routes.router)
+    app.include_router(user_routes.router)
     return app
 
 

@@ -85,6 +85,18 @@ async def task_event_stream(
         bus.unsubscribe(task_id)
 
 
+def seen_the_end(
+    db: Database, ledger: LedgerStore, task_id: str, last_event_id: str | None
+) -> bool:
+    """Whether a client resuming from `last_event_id` already received the terminal event
+    (then there is nothing more to send, ever)."""
+    seq, _ = parse_last_event_id(last_event_id)
+    if not seq:
+        return False
+    with db.read() as s:
+        return any(_is_terminal(e) for e in ledger.for_task(s, task_id) if e.seq <= seq)
+
+
 def _read(db: Database, ledger: LedgerStore, task_id: str, after: int) -> list[StoredEvent]:
     with db.read() as s:
         return ledger.for_task(s, task_id, after_seq=after)

@@ -195,6 +195,7 @@ class AgentLoop:
         result = await self.core.chat_stream(
             transcript,
             model=self.settings.model,
+            max_tokens=self.settings.max_reply_tokens,
             tools=tools or None,
             tool_choice=("none" if last else "auto") if tools else None,
             on_delta=on_delta,

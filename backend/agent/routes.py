@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from backend.agent.events_stream import task_event_stream
+from backend.agent.events_stream import seen_the_end, task_event_stream
 from backend.auth.deps import CurrentPrincipal
 from backend.services import Services
 
@@ -128,15 +128,18 @@ async def task_events(
     principal: CurrentPrincipal,
     last_event_id: Annotated[str | None, Header()] = None,
     after: str | None = Query(default=None, description="Resume point, like Last-Event-ID."),
-) -> StreamingResponse:
+) -> Response:
     """Server-sent events of a task: ledger events and token deltas; resumable."""
     import asyncio
 
     services = _services(request)
     await asyncio.to_thread(services.agent.visible_task, principal, task_id)
-    stream = task_event_stream(
-        task_id, last_event_id or after, services.db, services.ledger, services.bus
-    )
+    resume = last_event_id or after
+    ended = await asyncio.to_thread(seen_the_end, services.db, services.ledger, task_id, resume)
+    if ended:
+        # 204 tells an EventSource the stream is over for good: it stops reconnecting.
+        return Response(status_code=204)
+    stream = task_event_stream(task_id, resume, services.db, services.ledger, services.bus)
     return StreamingResponse(
         stream,
         media_type="text/event-stream",

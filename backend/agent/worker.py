@@ -100,8 +100,8 @@ class WorkerPool:
 
     def claim(self) -> Claimed | None:
         """Take the next free lane's head task, if any."""
-        current = now()
         with self.db.write() as s:
+            current = now()
             task = self.tasks.next_claimable(s, rfc3339(current))
             if task is None:
                 return None

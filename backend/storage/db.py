@@ -90,8 +90,11 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A session in one write transaction: committed on success, rolled back on error."""
+        """A session in one write transaction: committed on success, rolled back on error.
+        The transaction (and on SQLite the write lock) starts here, so times taken inside
+        the block are ordered like the commits."""
         with self._write.begin() as session:
+            session.connection()
             yield session
 
     @contextmanager

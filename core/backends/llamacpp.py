@@ -116,7 +116,7 @@ class LlamaCppBackend(Backend):
         waiting, running = self._worker.depth()
         return {
             "model": self._model_id,
-            "model_path": str(self._path),
+            "model_path": str(self._path.absolute()),
             "loaded": engine is not None,
             "n_ctx": engine.n_ctx if engine else self.settings.n_ctx,
             "chat_template": engine.chat_template if engine else None,

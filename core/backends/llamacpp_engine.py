@@ -9,6 +9,8 @@ Invariants:
 - Embeddings come from a second context on the same file (the weights are shared through
   mmap), loaded on first use, mean-pooled and unit-normalised. An input longer than that
   context is refused, never silently truncated.
+- With the transcript prompt (a GGUF without a chat template), the space an answer starts
+  with after `Assistant:` is dropped, streaming or not, so both give the same text.
 - llama's failures leave as `CoreError`s: a prompt over the context window is an
   `InvalidRequest`, anything else a `BackendFailed`.
 """

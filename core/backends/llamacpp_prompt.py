@@ -64,7 +64,7 @@ def llama_messages(messages: list[Message]) -> list[dict[str, Any]]:
     return out
 
 
-def _line(message: Mapping[str, Any]) -> str:
+def _line(message: Mapping[str, Any], tool_names: Mapping[str, str]) -> str:
     role, text = message["role"], message.get("content") or ""
     if role == "assistant":
         calls = [
@@ -73,14 +73,18 @@ def _line(message: Mapping[str, Any]) -> str:
         ]
         return f"{ASSISTANT} " + "\n".join([text, *calls] if text else calls)
     if role == "tool":
-        return f"{USER} Result of tool {message.get('name') or 'call'}:\n{text}"
+        name = tool_names.get(message.get("tool_call_id") or "") or message.get("name") or "call"
+        return f"{USER} Result of tool {name}:\n{text}"
     return f"{USER} {text}"
 
 
 def transcript_prompt(messages: Sequence[Mapping[str, Any]]) -> str:
     """The transcript prompt for `messages`, ending with an open `Assistant:` line."""
     system = "\n\n".join(m["content"] for m in messages if m["role"] == "system" and m["content"])
-    lines = [_line(m) for m in messages if m["role"] != "system"]
+    tool_names = {
+        c["id"]: c["function"]["name"] for m in messages for c in m.get("tool_calls") or ()
+    }
+    lines = [_line(m, tool_names) for m in messages if m["role"] != "system"]
     head = f"{system}\n\n" if system else ""
     return head + "".join(f"{line}\n" for line in lines) + ASSISTANT
 

@@ -57,3 +57,21 @@ def test_a_role_header_is_never_trusted(world: World) -> None:
         headers={"X-Role": "owner", "X-Steward-Role": "owner"},
     )
     assert r.status_code == 403
+
+
+def test_owner_adds_users_and_their_tokens_work(world: World) -> None:
+    r = world.owner.post("/v1/users", json={"name": "sam"})
+    assert r.status_code == 201
+    created = r.json()
+    assert created["role"] == "member"
+    assert created["token"].startswith("stw_")
+    me = world.owner.get("/v1/me", headers={"Authorization": f"Bearer {created['token']}"})
+    assert me.json() == {"user_id": created["user_id"], "name": "sam", "role": "member"}
+    assert world.owner.post("/v1/users", json={"name": "sam"}).status_code == 409
+    assert world.owner.post("/v1/users", json={"name": "bad name!"}).status_code == 422
+    assert world.owner.post("/v1/users", json={"name": "x", "role": "admin"}).status_code == 422
+    assert world.member.post("/v1/users", json={"name": "eve"}).status_code == 403
+    assert world.member.get("/v1/users").status_code == 403
+    names = {u["name"] for u in world.owner.get("/v1/users").json()["data"]}
+    assert names == {"owner", "mia", "sam"}
+    assert "token" not in world.owner.get("/v1/users").text

@@ -1,0 +1,207 @@
+"""Edge as a real subprocess (`python -m uvicorn backend.agent.api:app`), for tests that kill
+it with SIGKILL, restart it on the same data dir, or run several on one SQLite file.
+
+Each process runs in its own session (process group), so `kill9` takes down exactly the
+server it started. Its stdout and stderr go to a log file under the test's tmp dir;
+`EdgeProcesses`, used as a context manager in the test body, stops every process it started
+when the block ends and, if the block failed, attaches the tail of every log to the error.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import httpx
+
+from tests.agent.conftest import OWNER_TOKEN
+from tests.servers import free_port
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# Settings of the test runner's own environment must not leak into the servers under test.
+_SCRUBBED_PREFIXES = ("STEWARD_", "CORE_", "DATABASE_URL")
+LOG_TAIL_CHARS = 6000
+
+
+def edge_env(data_dir: Path, core_base_url: str, **settings: Any) -> dict[str, str]:
+    """The environment of an Edge process: this one's, minus Steward settings, plus
+    `data_dir`, `core_base_url`, the test owner token, a fast poll, and `settings` as
+    `STEWARD_<NAME>` variables (`workers=2` -> `STEWARD_WORKERS=2`)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED_PREFIXES)}
+    values: dict[str, Any] = {"poll_interval_s": 0.1, **settings}
+    env.update({f"STEWARD_{name.upper()}": str(value) for name, value in values.items()})
+    env["STEWARD_DATA_DIR"] = str(data_dir)
+    env["STEWARD_OWNER_TOKEN"] = OWNER_TOKEN
+    env["CORE_BASE_URL"] = core_base_url
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class EdgeProcess:
+    """One Edge server process on a loopback port. Not started until `start()`."""
+
+    def __init__(self, name: str, env: dict[str, str], log_dir: Path):
+        self.name = name
+        self.env = env
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_dir / f"{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None, f"{self.name} was never started"
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def spawn(self) -> None:
+        """Start the process without waiting for it to serve (see `wait_healthy`)."""
+        assert not self.alive(), f"{self.name} is already running"
+        self._log = self.log_path.open("ab")
+        self._log.write(f"\n--- start {self.name} on port {self.port} ---\n".encode())
+        self._log.flush()
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "backend.agent.api:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "info",
+                "--no-access-log",
+            ],
+            cwd=REPO_ROOT,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_healthy(self, timeout: float = 30.0) -> None:
+        """Poll `/health` until it answers 200; fail at the deadline or if the process exits."""
+        deadline = time.monotonic() + timeout
+        last = "no answer yet"
+        with httpx.Client(base_url=self.base_url, timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if not self.alive():
+                    code = self.proc.returncode if self.proc else None
+                    raise RuntimeError(
+                        f"{self.name} exited with {code} before serving:\n{self.log_tail()}"
+                    )
+                try:
+                    r = client.get("/health")
+                    if r.status_code == 200:
+                        return
+                    last = f"{r.status_code} {r.text[:200]}"
+                except httpx.TransportError as exc:
+                    last = repr(exc)
+                time.sleep(0.05)
+        raise TimeoutError(
+            f"{self.name} not healthy within {timeout}s (last: {last}):\n{self.log_tail()}"
+        )
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start the process and wait until it serves."""
+        self.spawn()
+        self.wait_healthy(timeout)
+
+    def kill9(self) -> None:
+        """SIGKILL the process group: no shutdown, no cleanup, as a crash or power cut."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        self._close_log()
+
+    def terminate(self, timeout: float = 10.0) -> None:
+        """SIGTERM (graceful shutdown); SIGKILL if it does not exit within `timeout`."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            with suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                with suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        self._close_log()
+
+    def client(self, timeout: float = 15.0) -> httpx.Client:
+        """An HTTP client for this process, as the owner."""
+        return httpx.Client(
+            base_url=self.base_url,
+            headers={"Authorization": f"Bearer {OWNER_TOKEN}"},
+            timeout=timeout,
+        )
+
+    def log_tail(self, chars: int = LOG_TAIL_CHARS) -> str:
+        if not self.log_path.exists():
+            return "(no log)"
+        text = self.log_path.read_text(errors="replace")
+        return text[-chars:]
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+def wait_until(
+    check: Callable[[], bool], what: str, timeout: float = 20.0, every: float = 0.05
+) -> None:
+    """Poll `check` until it is true; fail the test at the deadline, naming `what`."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up after {timeout}s waiting for {what}")
+        time.sleep(every)
+
+
+class EdgeProcesses:
+    """The Edge processes of one test. Use as `with EdgeProcesses(tmp_path) as edges:`; at
+    the end every process is stopped, and a failure carries the tail of each log."""
+
+    def __init__(self, tmp_path: Path):
+        self.log_dir = tmp_path / "logs"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.all: list[EdgeProcess] = []
+
+    def new(self, name: str, env: dict[str, str]) -> EdgeProcess:
+        """A process (not started yet) logging to `<tmp>/logs/<name>.log`."""
+        process = EdgeProcess(name, env, self.log_dir)
+        self.all.append(process)
+        return process
+
+    def __enter__(self) -> EdgeProcesses:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for process in self.all:
+            process.terminate()
+        if exc is not None:
+            for process in self.all:
+                exc.add_note(f"--- log of {process.name} ({process.log_path}) ---")
+                exc.add_note(process.log_tail())
