@@ -20,6 +20,16 @@ from dataclasses import dataclass, field
 import httpx
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: on Linux, receive SIGTERM when the supervisor dies, even by
+    SIGKILL, so no server outlives `steward up`."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class LaunchError(RuntimeError):
     """A server could not be started; the message says how to fix it."""
 
@@ -86,7 +96,7 @@ class Supervisor:
             "--no-access-log",
         ]
         env = {**os.environ, **spec.env}
-        proc = subprocess.Popen(cmd, env=env)
+        proc = subprocess.Popen(cmd, env=env, preexec_fn=_die_with_parent)
         self.children.append((spec, proc))
 
     def wait_healthy(self, spec: ServerSpec, timeout: float, progress_every: float = 5.0) -> None:

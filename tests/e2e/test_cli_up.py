@@ -60,12 +60,13 @@ def steward_up(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int, int
         stderr=subprocess.STDOUT,
         text=True,
         cwd=ROOT,
+        start_new_session=True,
     )
     try:
         yield proc, port, edge_port
     finally:
         if proc.poll() is None:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
 
 
@@ -91,7 +92,7 @@ def test_up_prints_urls_passes_smoke_and_stops_on_ctrl_c(
     )
     assert smoke.returncode == 0, smoke.stdout + smoke.stderr
     assert "0 failed" in smoke.stdout
-    proc.send_signal(signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)
     assert proc.wait(timeout=20) == 0
     for freed in (port, edge_port):
         with socket.socket() as s:
@@ -146,3 +147,22 @@ def test_help_explains_every_command() -> None:
         [STEWARD, "up", "--help"], capture_output=True, text=True, timeout=30, check=True
     )
     assert "--backend" in r.stdout
+
+
+def test_servers_die_with_a_killed_supervisor(
+    steward_up: tuple[subprocess.Popen[str], int, int],
+) -> None:
+    proc, port, edge_port = steward_up
+    _wait_for_line(proc, "Press Ctrl-C to stop.", timeout=60)
+    proc.kill()  # SIGKILL to the supervisor alone: no chance to clean up
+    proc.wait()
+    deadline = time.monotonic() + 20
+    for freed in (port, edge_port):
+        while True:
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", freed))
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline, f"a server on {freed} outlived steward"
+                    time.sleep(0.1)

@@ -1,0 +1,82 @@
+"""Approvals survive kill -9: approve after a restart and the tool runs exactly once, and
+the waiting task completes. An external write cut off mid-flight is marked ambiguous and
+never silently re-run."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from tests.agent.polling import send, wait_task
+from tests.agent.processes import EdgeProcesses, edge_env
+from tests.fakes.webhook import webhook
+
+
+def test_pending_approval_survives_kill9_and_runs_once(tmp_path: Path, core_url: str) -> None:
+    data = tmp_path / "data"
+    with webhook() as hook, EdgeProcesses(tmp_path) as edges:
+        env = edge_env(data, core_url, webhook_url=hook.url)
+        first = edges.new("edge-1", env)
+        first.start()
+        with first.client() as owner:
+            sent = send(owner, '[[tool:send_message {"to": "ann", "text": "after restart"}]]')
+            wait_task(owner, sent["task_id"], until=("waiting_approval",))
+            direct = owner.post(
+                "/v1/tools:execute",
+                json={"tool": "send_message", "args": {"to": "bo", "text": "direct"}},
+            ).json()
+            pending = owner.get("/v1/approvals", params={"status": "pending"}).json()["data"]
+        assert len(pending) == 2
+        first.kill9()
+        second = edges.new("edge-2", env)
+        second.start()
+        with second.client() as owner:
+            for approval in pending:
+                r = owner.post(f"/v1/approvals/{approval['approval_id']}:approve")
+                assert r.status_code == 200, r.text
+                assert (
+                    owner.post(f"/v1/approvals/{approval['approval_id']}:approve").status_code
+                    == 409
+                )
+            task = wait_task(owner, sent["task_id"])
+            assert task["status"] == "completed"
+            call = owner.get(f"/v1/tool-calls/{direct['tool_call_id']}").json()
+            assert call["status"] == "completed"
+            assert owner.get("/v1/audit/verify").json()["ok"] is True
+        texts = sorted(json.loads(r["body"])["text"] for r in hook.received)
+        assert texts == ["after restart", "direct"]
+
+
+def test_external_write_cut_off_mid_flight_is_ambiguous(tmp_path: Path, core_url: str) -> None:
+    """Simulate a crash between intent and receipt: a `running` external call whose executor
+    is a dead process. On restart it is marked ambiguous, not re-run."""
+    data = tmp_path / "data"
+    with webhook() as hook, EdgeProcesses(tmp_path) as edges:
+        env = edge_env(data, core_url, webhook_url=hook.url)
+        first = edges.new("edge-1", env)
+        first.start()
+        with first.client() as owner:
+            held = owner.post(
+                "/v1/tools:execute",
+                json={"tool": "send_message", "args": {"to": "x", "text": "maybe"}},
+            ).json()
+        first.kill9()
+        db = sqlite3.connect(data / "edge.db")
+        with db:
+            db.execute(
+                "UPDATE tool_calls SET status = 'running', executor = ? WHERE id = ?",
+                (f"{__import__('socket').gethostname()}/999999/dead", held["tool_call_id"]),
+            )
+            db.execute(
+                "UPDATE approvals SET status = 'approved' WHERE tool_call_id = ?",
+                (held["tool_call_id"],),
+            )
+        db.close()
+        second = edges.new("edge-2", env)
+        second.start()
+        with second.client() as owner:
+            call = owner.get(f"/v1/tool-calls/{held['tool_call_id']}").json()
+        assert call["status"] == "ambiguous"
+        assert "may or may not" in call["error"]
+        assert hook.count() == 0
