@@ -45,35 +45,58 @@ def parse_args(argv: list[str] | None = None) -> Options:
         "first chunk. Targets are reported as PASS/FAIL, never asserted.",
     )
     parser.add_argument(
-        "--duration", type=_positive_int, default=10, help="seconds of measured load per server "
-        "and mode (default 10)"
+        "--duration",
+        type=_positive_int,
+        default=10,
+        help="seconds of measured load per server and mode (default 10)",
     )
     parser.add_argument(
-        "--warmup", type=_positive_int, default=3, help="seconds of unmeasured wrk load before "
-        "each measured run (default 3)"
+        "--warmup",
+        type=_positive_int,
+        default=3,
+        help="seconds of unmeasured wrk load before each measured run (default 3)",
     )
     parser.add_argument(
         "--connections", type=_positive_int, default=16, help="wrk connections (default 16)"
     )
     parser.add_argument(
-        "--wrk-threads", type=_positive_int, default=1, help="wrk threads (default 1: on two "
-        "cores it leaves one core to the server; see docs/BENCHMARKS.md)"
+        "--wrk-threads",
+        type=_positive_int,
+        default=1,
+        help="wrk threads (default 1: on two "
+        "cores it leaves one core to the server; see docs/BENCHMARKS.md)",
     )
     parser.add_argument(
-        "--only", type=_server_list, default=SERVER_NAMES, metavar="NAMES",
-        help="comma-separated servers to run, of floor,litellm,core (default all)"
+        "--only",
+        type=_server_list,
+        default=SERVER_NAMES,
+        metavar="NAMES",
+        help="comma-separated servers to run, of floor,litellm,core (default all)",
     )
     parser.add_argument(
-        "--ttfc-requests", type=_positive_int, default=200, help="sequential streaming requests "
-        "timed for time to first chunk (default 200)"
+        "--ttfc-requests",
+        type=_positive_int,
+        default=200,
+        help="sequential streaming requests timed for time to first chunk (default 200)",
     )
     parser.add_argument(
-        "--ttfc-warmup", type=_positive_int, default=20, help="untimed streaming requests before "
-        "those (default 20)"
+        "--ttfc-warmup",
+        type=_positive_int,
+        default=20,
+        help="untimed streaming requests before those (default 20)",
     )
     parser.add_argument(
-        "--start-timeout", type=float, default=120.0, help="seconds a server may take to become "
-        "ready (default 120)"
+        "--start-timeout",
+        type=float,
+        default=120.0,
+        help="seconds a server may take to become ready (default 120)",
+    )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=60.0,
+        help="before each measurement, wait up to this many seconds while other processes "
+        "use more than 0.1 core (default 60; 0 never waits)",
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
     args = parser.parse_args(argv)
@@ -88,6 +111,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         ttfc_requests=args.ttfc_requests,
         ttfc_warmup=args.ttfc_warmup,
         start_timeout_s=args.start_timeout,
+        quiet_wait_s=args.quiet_wait,
         json_path=args.json,
     )
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 _RECV_BYTES = 65536
+CHAT_PATH = "/v1/chat/completions"
 
 
 class ProbeError(Exception):
@@ -188,7 +189,7 @@ def check_chat(host: str, port: int, model: str, api_key: str | None) -> None:
     """Raise `ProbeError` unless both a plain and a streamed completion are well formed."""
     headers = chat_headers(api_key)
     with Connection(host, port) as conn:
-        plain = conn.request("POST", "/v1/chat/completions", chat_body(model, stream=False), headers)
+        plain = conn.request("POST", CHAT_PATH, chat_body(model, stream=False), headers)
         _expect(plain, "non-streaming")
         try:
             content = json.loads(plain.body)["choices"][0]["message"]["content"]
@@ -199,7 +200,7 @@ def check_chat(host: str, port: int, model: str, api_key: str | None) -> None:
         if not isinstance(content, str) or not content:
             raise ProbeError(f"non-streaming reply has no content: {_snip(plain.body)}")
 
-        streamed = conn.request("POST", "/v1/chat/completions", chat_body(model, stream=True), headers)
+        streamed = conn.request("POST", CHAT_PATH, chat_body(model, stream=True), headers)
         _expect(streamed, "streaming")
         if not streamed.headers.get("content-type", "").startswith("text/event-stream"):
             raise ProbeError(
@@ -258,7 +259,7 @@ def measure_ttfc(
     samples_ns: list[int] = []
     with Connection(host, port) as conn:
         for i in range(warmup + requests):
-            answer = conn.request("POST", "/v1/chat/completions", body, headers)
+            answer = conn.request("POST", CHAT_PATH, body, headers)
             if answer.status != 200 or answer.first_data_ns is None:
                 raise ProbeError(
                     f"streaming request {i + 1} answered HTTP {answer.status} "

@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from bench.gateway.cpu import FOREIGN_WARN_CORES, Usage
 from bench.gateway.load import LoadResult
 from bench.gateway.probe import TtfcResult
 
 Mode = Literal["json", "stream"]
 MODES: tuple[Mode, ...] = ("json", "stream")
 MODE_TITLES: dict[Mode, str] = {"json": "non-streaming", "stream": "streaming"}
+_PART_TITLES: dict[str, str] = {"json": "non-streaming", "stream": "streaming", "ttfc": "TTFC"}
 
 
 @dataclass
@@ -29,6 +31,7 @@ class ServerResult:
     startup_s: float | None = None
     load: dict[Mode, LoadResult] = field(default_factory=dict)
     ttfc: TtfcResult | None = None
+    cpu: dict[str, Usage] = field(default_factory=dict)  # by mode, and "ttfc"
     error: str | None = None
 
 
@@ -131,11 +134,19 @@ def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[st
         ]
         return "| " + " | ".join(cells) + " |"
 
-    rule = "|" + "|".join(
-        "-" * (width + 1) + ":" if i in right else "-" * (width + 2)
-        for i, width in enumerate(widths)
-    ) + "|"
+    rule = (
+        "|"
+        + "|".join(
+            "-" * (width + 1) + ":" if i in right else "-" * (width + 2)
+            for i, width in enumerate(widths)
+        )
+        + "|"
+    )
     return [fmt(header), rule, *(fmt(row) for row in rows)]
+
+
+def _cores(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def render(results: dict[str, ServerResult]) -> str:
@@ -145,8 +156,9 @@ def render(results: dict[str, ServerResult]) -> str:
         for mode in MODES:
             lr = result.load.get(mode)
             if lr is None:
-                load_rows.append([result.title, MODE_TITLES[mode], "-", "-", "-", "-", "failed"])
+                load_rows.append([result.title, MODE_TITLES[mode], *["-"] * 6, "failed"])
                 continue
+            usage = result.cpu.get(mode)
             load_rows.append(
                 [
                     result.title,
@@ -155,28 +167,67 @@ def render(results: dict[str, ServerResult]) -> str:
                     f"{lr.p50_ms:.2f}",
                     f"{lr.p99_ms:.2f}",
                     f"{lr.requests:,}",
+                    _cores(usage.server_cores if usage else None),
+                    _cores(usage.foreign_cores if usage else None),
                     str(lr.error_count),
                 ]
             )
     lines = ["Load (wrk, closed loop):", ""]
     lines += _table(
-        ["server", "mode", "req/s", "p50 ms", "p99 ms", "requests", "errors"],
+        [
+            "server",
+            "mode",
+            "req/s",
+            "p50 ms",
+            "p99 ms",
+            "requests",
+            "server CPU",
+            "other CPU",
+            "errors",
+        ],
         load_rows,
-        right={2, 3, 4, 5, 6},
+        right={2, 3, 4, 5, 6, 7, 8},
     )
+    lines += [
+        "",
+        "CPU in cores over the measured run; other CPU is what processes outside the "
+        f"benchmark used (above {FOREIGN_WARN_CORES:.2f} the numbers are skewed).",
+    ]
 
     floor_ttfc = _ttfc(results, "floor")
     ttfc_rows: list[list[str]] = []
     for result in results.values():
         t = result.ttfc
         if t is None:
-            ttfc_rows.append([result.title, "-", "-", "-", "failed"])
+            ttfc_rows.append([result.title, *["-"] * 6, "failed"])
             continue
-        diff = f"{t.p50_ms - floor_ttfc.p50_ms:+.3f}" if floor_ttfc else "-"
-        ttfc_rows.append([result.title, f"{t.p50_ms:.3f}", f"{t.p99_ms:.3f}", diff, str(t.samples)])
+        usage = result.cpu.get("ttfc")
+        ttfc_rows.append(
+            [
+                result.title,
+                f"{t.p50_ms:.3f}",
+                f"{t.p99_ms:.3f}",
+                f"{t.p50_ms - floor_ttfc.p50_ms:+.3f}" if floor_ttfc else "-",
+                f"{t.p99_ms - floor_ttfc.p99_ms:+.3f}" if floor_ttfc else "-",
+                f"{t.mean_ms:.3f}",
+                _cores(usage.foreign_cores if usage else None),
+                str(t.samples),
+            ]
+        )
     lines += ["", "Streaming time to first chunk (sequential, one connection):", ""]
     lines += _table(
-        ["server", "p50 ms", "p99 ms", "p50 − floor ms", "samples"], ttfc_rows, right={1, 2, 3, 4}
+        [
+            "server",
+            "p50 ms",
+            "p99 ms",
+            "p50 − floor ms",
+            "p99 − floor ms",
+            "mean ms",
+            "other CPU",
+            "samples",
+        ],
+        ttfc_rows,
+        right={1, 2, 3, 4, 5, 6, 7},
     )
 
     lines += ["", "Ratios (Core ÷ other):", ""]
@@ -191,6 +242,19 @@ def render(results: dict[str, ServerResult]) -> str:
         [[t.goal, t.measured, t.verdict] for t in targets(results)],
         right=set(),
     )
+    skewed = [
+        f"{result.name} {_PART_TITLES[part]} ({usage.foreign_cores:.2f} cores)"
+        for result in results.values()
+        for part, usage in result.cpu.items()
+        if usage.foreign_cores is not None and usage.foreign_cores > FOREIGN_WARN_CORES
+    ]
+    if skewed:
+        lines += [
+            "",
+            "WARNING: other processes were busy during "
+            + ", ".join(skewed)
+            + "; those numbers are skewed, rerun on a quiet machine.",
+        ]
     return "\n".join(lines)
 
 
@@ -208,6 +272,7 @@ def to_json(
                 "error": r.error,
                 "load": {mode: dataclasses.asdict(lr) for mode, lr in r.load.items()},
                 "ttfc": dataclasses.asdict(r.ttfc) if r.ttfc else None,
+                "cpu_cores": {part: dataclasses.asdict(u) for part, u in r.cpu.items()},
             }
             for name, r in results.items()
         },
