@@ -1,6 +1,15 @@
-"""A safe arithmetic evaluator: `ast` nodes are walked one by one and only numbers,
-arithmetic operators, a few math functions and constants are allowed. Nothing is ever
-passed to `eval` or `exec`; inputs that could exhaust memory or time are refused."""
+"""A safe arithmetic evaluator for the `calculator` tool.
+
+Invariants:
+- Nothing is ever passed to `eval`, `exec` or `compile`: the expression is parsed with `ast`
+  and the tree is walked node by node. Only number literals, `+ - * / // % **`, unary `+ -`,
+  parentheses, the functions in `FUNCTIONS` (called by name, positional arguments only) and
+  the constants in `CONSTANTS` are allowed; any other node is refused with `CalculatorError`.
+- Work is bounded before it is done: the text is at most `MAX_LENGTH` characters, the tree
+  at most `MAX_DEPTH` deep, and a power whose result would exceed `MAX_MAGNITUDE` is refused
+  from its logarithm before Python computes it. Every intermediate and final value is a
+  finite int or float no larger than `MAX_MAGNITUDE`.
+"""
 
 from __future__ import annotations
 
@@ -10,30 +19,46 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
+__all__ = ["CONSTANTS", "FUNCTIONS", "CalculatorError", "evaluate"]
+
 MAX_LENGTH = 500
 MAX_DEPTH = 50
-MAX_EXPONENT = 10_000
 MAX_MAGNITUDE = 1e300
+_MAX_LOG10 = math.log10(MAX_MAGNITUDE)
+_MAX_ROUND_DIGITS = 300
+
+Number = int | float
 
 
 class CalculatorError(ValueError):
     """The expression is not one the calculator evaluates; the message says why."""
 
 
-_BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+_BINARY: dict[type[ast.operator], Callable[[Number, Number], Any]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
     ast.Mult: operator.mul,
     ast.Div: operator.truediv,
     ast.FloorDiv: operator.floordiv,
     ast.Mod: operator.mod,
-    ast.Pow: operator.pow,
 }
-_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
+_UNARY: dict[type[ast.unaryop], Callable[[Number], Number]] = {
     ast.UAdd: operator.pos,
     ast.USub: operator.neg,
 }
-_FUNCTIONS: dict[str, Callable[..., Any]] = {
+def _round(value: Number, ndigits: Number | None = None) -> Number:
+    # `round(5, -10**8)` computes 10**(10**8) internally: bound the digits first.
+    if ndigits is None:
+        return round(value)
+    if not isinstance(ndigits, int) or abs(ndigits) > _MAX_ROUND_DIGITS:
+        raise ValueError(
+            f"the number of digits must be a whole number from -{_MAX_ROUND_DIGITS} "
+            f"to {_MAX_ROUND_DIGITS}"
+        )
+    return round(value, ndigits)
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
     "sqrt": math.sqrt,
     "log": math.log,
     "log10": math.log10,
@@ -42,70 +67,100 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "cos": math.cos,
     "tan": math.tan,
     "abs": abs,
-    "round": round,
+    "round": _round,
     "min": min,
     "max": max,
     "floor": math.floor,
     "ceil": math.ceil,
 }
-_CONSTANTS = {"pi": math.pi, "e": math.e}
+CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
+
+_ALLOWED = (
+    "use numbers, + - * / // % **, parentheses, the constants pi and e, and the functions "
+    + ", ".join(sorted(FUNCTIONS))
+)
 
 
-def evaluate(expression: str) -> int | float:
-    """The value of `expression`, or `CalculatorError`."""
+def evaluate(expression: str) -> Number:
+    """The value of `expression`, or `CalculatorError` saying what is wrong with it."""
     if len(expression) > MAX_LENGTH:
-        raise CalculatorError(f"the expression is longer than {MAX_LENGTH} characters")
+        raise CalculatorError(
+            f"the expression is {len(expression)} characters long; the limit is {MAX_LENGTH}"
+        )
+    text = expression.strip()
+    if not text:
+        raise CalculatorError("the expression is empty")
     try:
-        tree = ast.parse(expression.strip(), mode="eval")
-    except SyntaxError:
-        raise CalculatorError(f"'{expression}' is not an arithmetic expression") from None
-    return _number(_eval(tree.body, 0))
+        tree = ast.parse(text, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        raise CalculatorError(f"'{_short(text)}' is not an arithmetic expression") from None
+    return _eval(tree.body, 0)
 
 
-def _number(value: Any) -> int | float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise CalculatorError("the result is not a number")
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        raise CalculatorError("the result is not a finite number")
-    if abs(value) > MAX_MAGNITUDE:
-        raise CalculatorError("the result is too large")
-    return value
-
-
-def _eval(node: ast.AST, depth: int) -> Any:
+def _eval(node: ast.AST, depth: int) -> Number:
     if depth > MAX_DEPTH:
-        raise CalculatorError("the expression is nested too deeply")
-    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
-        if isinstance(node.value, bool):
-            raise CalculatorError("booleans are not numbers here")
-        return node.value
+        raise CalculatorError(f"the expression is nested more than {MAX_DEPTH} levels deep")
+    if isinstance(node, ast.Constant):
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise CalculatorError(f"{value!r} is not a number; {_ALLOWED}")
+        return _checked(value)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+        return _power(_eval(node.left, depth + 1), _eval(node.right, depth + 1))
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
         left, right = _eval(node.left, depth + 1), _eval(node.right, depth + 1)
-        if isinstance(node.op, ast.Pow) and abs(right) > MAX_EXPONENT:
-            raise CalculatorError(f"exponents above {MAX_EXPONENT} are refused")
         try:
-            return _number(_BINARY[type(node.op)](left, right))
+            return _checked(_BINARY[type(node.op)](left, right))
         except ZeroDivisionError:
             raise CalculatorError("division by zero") from None
         except OverflowError:
             raise CalculatorError("the result is too large") from None
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
         return _UNARY[type(node.op)](_eval(node.operand, depth + 1))
-    if isinstance(node, ast.Name) and node.id in _CONSTANTS:
-        return _CONSTANTS[node.id]
-    if (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id in _FUNCTIONS
-        and not node.keywords
-    ):
-        args = [_eval(a, depth + 1) for a in node.args]
-        try:
-            return _number(_FUNCTIONS[node.func.id](*args))
-        except (ValueError, TypeError, OverflowError) as exc:
-            raise CalculatorError(f"{node.func.id}: {exc}") from None
-    allowed = ", ".join(sorted(_FUNCTIONS))
-    raise CalculatorError(
-        f"'{ast.unparse(node)}' is not allowed: use numbers, + - * / // % **, parentheses, "
-        f"pi, e and {allowed}"
-    )
+    if isinstance(node, ast.Name) and node.id in CONSTANTS:
+        return CONSTANTS[node.id]
+    if isinstance(node, ast.Call):
+        return _call(node, depth)
+    raise CalculatorError(f"'{_short(ast.unparse(node))}' is not allowed: {_ALLOWED}")
+
+
+def _call(node: ast.Call, depth: int) -> Number:
+    if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+        raise CalculatorError(f"'{_short(ast.unparse(node.func))}' is not a known function")
+    name = node.func.id
+    if node.keywords:
+        raise CalculatorError(f"{name}() takes positional arguments only")
+    args = [_eval(a, depth + 1) for a in node.args]
+    try:
+        return _checked(FUNCTIONS[name](*args))
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise CalculatorError(f"{name}(): {exc}") from None
+
+
+def _power(base: Number, exponent: Number) -> Number:
+    # Refuse from logarithms first: `10 ** 10 ** 6` must not be computed to be refused.
+    if base != 0 and exponent > 0 and abs(base) != 1:
+        if exponent * math.log10(abs(base)) > _MAX_LOG10:
+            raise CalculatorError(f"the result is larger than {MAX_MAGNITUDE:g}")
+    try:
+        return _checked(operator.pow(base, exponent))
+    except ZeroDivisionError:
+        raise CalculatorError("zero cannot be raised to a negative power") from None
+    except OverflowError:
+        raise CalculatorError(f"the result is larger than {MAX_MAGNITUDE:g}") from None
+
+
+def _checked(value: Any) -> Number:
+    if isinstance(value, complex):
+        raise CalculatorError("the result is a complex number, which is not supported")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise CalculatorError("the result is not a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise CalculatorError("the result is not a finite number")
+    if abs(value) > MAX_MAGNITUDE:
+        raise CalculatorError(f"the result is larger than {MAX_MAGNITUDE:g}")
+    return value
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

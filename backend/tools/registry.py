@@ -85,7 +85,7 @@ class ToolSpec:
         if self.model is None:
             return args
         try:
-            return self.model.model_validate(args).model_dump()
+            return self.model.model_validate(args).model_dump(exclude_unset=True)
         except ValidationError as exc:
             errors = [
                 {"field": ".".join(str(p) for p in e["loc"]) or "args", "message": e["msg"]}
