@@ -52,6 +52,7 @@ class EdgeSettings(BaseSettings):
     max_reply_tokens: int = Field(default=512, gt=0, description="Longest reply, in tokens.")
     max_steps: int = Field(default=6, ge=1, description="Model calls per task, tools included.")
     approval_ttl_s: float = Field(default=24 * 3600, gt=0, description="Approvals expire.")
+    approval_sweep_s: float = Field(default=5.0, gt=0, description="How often expiry is checked.")
 
     @property
     def workspace(self) -> Path:

@@ -121,7 +121,9 @@ def create_app(
         app.state.workers = pool
         if settings.workers > 0:
             await pool.start()
-        expiry = asyncio.create_task(_expire_approvals(tools, bus), name="steward-approvals")
+        expiry = asyncio.create_task(
+            _expire_approvals(tools, bus, settings.approval_sweep_s), name="steward-approvals"
+        )
         try:
             yield
         finally:

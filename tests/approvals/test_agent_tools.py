@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 
+from tests.agent.conftest import EdgeFactory
 from tests.agent.polling import send, timeline, wait_task
 from tests.approvals.conftest import World
+from tests.fakes.webhook import webhook
 
 WAITING = ("waiting_approval", "completed", "failed", "cancelled")
 
@@ -98,3 +100,20 @@ def test_cancelled_task_approval_runs_nothing(world: World) -> None:
     r = world.owner.post(f"/v1/approvals/{approval['approval_id']}:approve")
     assert r.status_code == 409
     assert world.hook.count() == 0
+
+
+def test_expired_approval_lets_the_task_finish_and_refuses_late_decisions(
+    make_edge: EdgeFactory,
+) -> None:
+    with (
+        webhook() as hook,
+        make_edge(webhook_url=hook.url, approval_ttl_s=0.3, approval_sweep_s=0.1) as owner,
+    ):
+        sent = send(owner, '[[tool:send_message {"to": "late", "text": "too late"}]]')
+        task = wait_task(owner, sent["task_id"])
+        assert task["status"] == "completed"
+        assert "expired" in task["reply"]
+        [approval] = owner.get("/v1/approvals", params={"status": "expired"}).json()["data"]
+        r = owner.post(f"/v1/approvals/{approval['approval_id']}:approve")
+        assert r.status_code == 409
+        assert hook.count() == 0
