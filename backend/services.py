@@ -9,6 +9,7 @@ from backend.agent.bus import TaskBus
 from backend.agent.service import AgentService
 from backend.agent.store import TaskStore
 from backend.auth.store import UserStore
+from backend.config.service import ConfigService
 from backend.ledger.store import LedgerStore
 from backend.settings import EdgeSettings
 from backend.storage.db import Database
@@ -29,3 +30,4 @@ class Services:
     bus: TaskBus
     tools: ToolService
     tool_sources: ToolSources
+    config: ConfigService

@@ -27,6 +27,8 @@ from backend.agent.worker import WorkerPool
 from backend.audit import routes as audit_routes
 from backend.auth import routes as user_routes
 from backend.auth.store import UserStore
+from backend.config import routes as config_routes
+from backend.config.service import ConfigService
 from backend.core_client import CoreClient
 from backend.ledger.store import LedgerStore
 from backend.services import Services
@@ -104,6 +106,8 @@ def create_app(
         tools = ToolService(settings, db, ledger, registry, tasks)
         await asyncio.to_thread(tools.sync_registry)
         await asyncio.to_thread(tools.recover_interrupted)
+        config = ConfigService(db, ledger)
+        await asyncio.to_thread(config.ensure_seed)
         services = Services(
             settings,
             db,
@@ -114,9 +118,10 @@ def create_app(
             bus,
             tools,
             sources,
+            config,
         )
         app.state.services = services
-        agent = AgentLoop(settings, db, ledger, tasks, core, bus, tools)
+        agent = AgentLoop(settings, db, ledger, tasks, core, bus, tools, config)
         pool = WorkerPool(settings, db, ledger, tasks, bus, agent)
         app.state.workers = pool
         if settings.workers > 0:
@@ -151,6 +156,7 @@ def create_app(
     app.include_router(audit_routes.router)
     app.include_router(tool_routes.router)
     app.include_router(user_routes.router)
+    app.include_router(config_routes.router)
     return app
 
 

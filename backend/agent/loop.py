@@ -28,12 +28,14 @@ from backend.agent.store import TaskStore
 from backend.agent.tool_steps import ToolCallRequest, assistant_turn, run_tool_call
 from backend.auth.principal import Principal
 from backend.clock import now_text
+from backend.config.service import ConfigService, Effective
 from backend.core_client import ChatCompletion, CoreClient, CoreClientError
 from backend.ledger.events import EventType, NewEvent, StoredEvent
 from backend.ledger.store import LedgerStore
 from backend.settings import EdgeSettings
 from backend.storage.db import Database
 from backend.storage.models import Message, Task, User
+from backend.tools.registry import ToolSpec
 from backend.tools.service import ToolService
 
 log = logging.getLogger("steward.edge.agent")
@@ -67,6 +69,7 @@ class _Context:
     input_event_id: str | None
     turns: list[StoredEvent]
     principal: Principal
+    config: Effective
 
 
 class AgentLoop:
@@ -81,6 +84,7 @@ class AgentLoop:
         core: CoreClient,
         bus: TaskBus,
         tools: ToolService,
+        config: ConfigService,
     ):
         self.settings = settings
         self.db = db
@@ -89,6 +93,7 @@ class AgentLoop:
         self.core = core
         self.bus = bus
         self.tools = tools
+        self.config = config
         self._health: tuple[float, dict[str, Any]] | None = None
         self._last_duration = 0.0
 
@@ -121,7 +126,6 @@ class AgentLoop:
     async def _advance(self, claimed: Claimed) -> str:
         """Replay the recorded steps, then continue: "done", "waiting" or "again"."""
         ctx = await asyncio.to_thread(self._load, claimed)
-        principal = ctx.principal
         plan = ctx.recorded.get(EventType.PLAN)
         if plan is None:
             payload = {
@@ -132,8 +136,9 @@ class AgentLoop:
                     "record the reply",
                 ],
                 "history_messages": len(ctx.history),
-                "tools": [t.name for t in self.tools.registry.all()],
-                "max_steps": self.settings.max_steps,
+                "tools": [t.name for t in self._tools(ctx)],
+                "max_steps": ctx.config.config.tools.max_steps,
+                "config_revision": ctx.config.revision,
                 "attempt": claimed.attempt,
             }
             plan = await self._record(claimed, EventType.PLAN, payload, ctx.input_event_id)
@@ -148,22 +153,26 @@ class AgentLoop:
                 "reason": "Core's configured backend and default model; no routing rule applies",
             }
             route = await self._record(claimed, EventType.ROUTE, payload, plan.event_id)
-        transcript = build_messages(ReplyStyle(), ctx.history, claimed.input_text)
+        reply = ctx.config.config.reply
+        style = ReplyStyle(reply.verbosity, reply.tone, reply.language, reply.format)
+        transcript = build_messages(style, ctx.history, claimed.input_text)
         step, cause = 0, route.event_id
         for turn in ctx.turns:
             step, cause = turn.payload["step"], turn.event_id
             calls = [ToolCallRequest(**c) for c in turn.payload["tool_calls"]]
             transcript.append(assistant_turn(turn.payload.get("text"), calls))
-            outcome = await self._run_calls(claimed, principal, calls, step, turn.event_id)
+            outcome = await self._run_calls(ctx, claimed, calls, step, turn.event_id)
             if outcome is None:
                 return await asyncio.to_thread(self._wait_for_approval, claimed)
             transcript += outcome
         while True:
             step += 1
-            last = step >= self.settings.max_steps
-            result = await self._ask_model(claimed, transcript, last)
+            last = step >= ctx.config.config.tools.max_steps
+            result = await self._ask_model(ctx, claimed, transcript, last)
             if not result.tool_calls or last:
-                await asyncio.to_thread(self._complete, claimed, self._completion(result), cause)
+                completion = self._completion(result)
+                revision = ctx.config.revision
+                await asyncio.to_thread(self._complete, claimed, completion, cause, revision)
                 return "done"
             calls = [ToolCallRequest(c.id, c.name, c.arguments) for c in result.tool_calls]
             turn_payload = {
@@ -176,13 +185,20 @@ class AgentLoop:
             turn = await self._record(claimed, EventType.PLAN, turn_payload, cause)
             cause = turn.event_id
             transcript.append(assistant_turn(result.content, calls))
-            outcome = await self._run_calls(claimed, principal, calls, step, turn.event_id)
+            outcome = await self._run_calls(ctx, claimed, calls, step, turn.event_id)
             if outcome is None:
                 return await asyncio.to_thread(self._wait_for_approval, claimed)
             transcript += outcome
 
+    def _tools(self, ctx: _Context) -> list[ToolSpec]:
+        """The tools this task may offer the model, after the config's choices."""
+        cfg = ctx.config.config
+        if not ctx.principal.is_owner and not cfg.members.can_use_tools:
+            return []
+        return [t for t in self.tools.registry.all() if t.name not in cfg.tools.disabled]
+
     async def _ask_model(
-        self, claimed: Claimed, transcript: list[dict[str, Any]], last: bool
+        self, ctx: _Context, claimed: Claimed, transcript: list[dict[str, Any]], last: bool
     ) -> ChatCompletion:
         started = time.monotonic()
 
@@ -191,10 +207,11 @@ class AgentLoop:
                 raise TaskCancelled
             self.bus.publish_delta(claimed.task_id, text)
 
-        tools = [t.openai() for t in self.tools.registry.all()]
+        tools = [t.openai() for t in self._tools(ctx)]
+        routed = ctx.config.config.routing.model
         result = await self.core.chat_stream(
             transcript,
-            model=self.settings.model,
+            model=self.settings.model if routed == "default" else routed,
             max_tokens=self.settings.max_reply_tokens,
             tools=tools or None,
             tool_choice=("none" if last else "auto") if tools else None,
@@ -216,8 +233,8 @@ class AgentLoop:
 
     async def _run_calls(
         self,
+        ctx: _Context,
         claimed: Claimed,
-        principal: Principal,
         calls: list[ToolCallRequest],
         step: int,
         cause: str,
@@ -225,8 +242,18 @@ class AgentLoop:
         """Run (or find the recorded outcome of) each call; None if any awaits approval."""
         messages: list[dict[str, Any]] = []
         pending = False
+        allowed = {t.name for t in self._tools(ctx)}
+        policy = {
+            "always_ask": set(ctx.config.config.tools.always_ask),
+            "member_local_write": ctx.config.config.approvals.member_local_write,
+            "approval_ttl_s": min(
+                ctx.config.config.approvals.ttl_seconds, self.settings.approval_ttl_s
+            ),
+        }
         for call in calls:
-            content = await run_tool_call(self.tools, claimed, principal, call, step, cause)
+            content = await run_tool_call(
+                self.tools, claimed, ctx.principal, call, step, cause, allowed, policy
+            )
             if content is None:
                 pending = True
             else:
@@ -243,6 +270,7 @@ class AgentLoop:
             events = self.ledger.for_task(s, claimed.task_id)
             user = s.get(User, claimed.user_id)
             assert user is not None
+            config = self.config.for_task(s, claimed.conversation_id)
         principal = Principal(user.id, user.name, user.role)
         recorded: dict[str, StoredEvent] = {}
         turns: list[StoredEvent] = []
@@ -252,7 +280,7 @@ class AgentLoop:
             elif e.type in (EventType.PLAN, EventType.ROUTE):
                 recorded.setdefault(e.type, e)
         input_event = next((e.event_id for e in events if e.type == EventType.INPUT), None)
-        return _Context(history, recorded, input_event, turns, principal)
+        return _Context(history, recorded, input_event, turns, principal, config)
 
     async def _core_health(self) -> dict[str, Any]:
         now = time.monotonic()
@@ -297,7 +325,9 @@ class AgentLoop:
             causation_id=cause,
         )
 
-    def _complete(self, claimed: Claimed, completion: dict[str, Any], cause: str) -> None:
+    def _complete(
+        self, claimed: Claimed, completion: dict[str, Any], cause: str, revision: str | None
+    ) -> None:
         with self.db.write() as s:
             task = self._held(s, claimed)
             event = self.ledger.append(
@@ -322,6 +352,7 @@ class AgentLoop:
                 now,
                 reply=completion["text"],
                 finished_at=now,
+                config_revision=revision,
                 lease_owner=None,
                 lease_expires_at=None,
             )

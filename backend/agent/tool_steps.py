@@ -62,12 +62,18 @@ async def run_tool_call(
     call: ToolCallRequest,
     step: int,
     cause: str,
+    allowed: set[str],
+    policy: dict[str, Any],
 ) -> str | None:
-    """The tool message content for `call`, or None while it awaits the owner's approval."""
+    """The tool message content for `call`, or None while it awaits the owner's approval.
+    A tool the config turned off (`allowed` lacks it) is refused like an unknown one."""
     try:
         args = json.loads(call.arguments or "{}")
     except json.JSONDecodeError as exc:
         return await _refuse(tools, claimed, call, cause, f"arguments are not valid JSON ({exc})")
+    if call.name not in allowed and tools.registry.get(call.name) is not None:
+        why = f"the tool '{call.name}' is turned off in the configuration"
+        return await _refuse(tools, claimed, call, cause, why)
     try:
         outcome = await tools.execute(
             principal,
@@ -79,6 +85,7 @@ async def run_tool_call(
             model_call_id=call.id,
             step=step,
             cause=cause,
+            policy=policy,
         )
     except NotFound:
         return await _refuse(tools, claimed, call, cause, f"there is no tool named '{call.name}'")

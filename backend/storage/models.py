@@ -165,3 +165,40 @@ class Approval(Base):
     created_at: Mapped[str] = mapped_column(String(32))
     decided_at: Mapped[str | None] = mapped_column(String(32))
     expires_at: Mapped[str] = mapped_column(String(32))
+
+
+class ConfigSeed(Base):
+    __tablename__ = "config_seed"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[str] = mapped_column(String(32))
+
+
+class ConfigPatch(Base):
+    __tablename__ = "config_patches"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(120))
+    text: Mapped[str] = mapped_column(Text)
+    ops: Mapped[str] = mapped_column(Text)
+    changes: Mapped[str] = mapped_column(Text)
+    risk: Mapped[str] = mapped_column(String(4))
+    rationale: Mapped[str] = mapped_column(Text)
+    intents: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    base_revision: Mapped[str | None] = mapped_column(String(40))
+    revision_id: Mapped[str | None] = mapped_column(String(40))
+    proposed_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[str] = mapped_column(String(32))
+
+
+class ConfigRevision(Base):
+    __tablename__ = "config_revisions"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    scope: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(16))
+    patch_id: Mapped[str | None] = mapped_column(String(40))
+    rolls_back: Mapped[str | None] = mapped_column(String(40))
+    changes: Mapped[str] = mapped_column(Text)
+    committed_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[str] = mapped_column(String(32))

@@ -21,10 +21,21 @@ class Decision(StrEnum):
     NEEDS_APPROVAL = "needs_approval"
 
 
-def decide(risk: Risk, principal: Principal) -> Decision:
-    """Whether `principal` may run a tool of `risk` now, or must wait for the owner."""
+def decide(
+    risk: Risk,
+    principal: Principal,
+    *,
+    always_ask: bool = False,
+    member_local_write: str = "ask",
+) -> Decision:
+    """Whether `principal` may run a tool of `risk` now, or must wait for the owner.
+
+    The config can only add consent (`always_ask`, an L2 setting) or, at L3, let members
+    write locally without asking; it can never let an external write run unapproved."""
+    if risk == Risk.EXTERNAL_WRITE or always_ask:
+        return Decision.NEEDS_APPROVAL
     if risk == Risk.READ_ONLY:
         return Decision.RUN
-    if risk == Risk.LOCAL_WRITE and principal.is_owner:
+    if principal.is_owner or member_local_write == "allow":
         return Decision.RUN
     return Decision.NEEDS_APPROVAL

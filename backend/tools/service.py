@@ -102,14 +102,16 @@ class ToolService:
         model_call_id: str | None = None,
         step: int | None = None,
         cause: str | None = None,
+        policy: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Run `name` under the policy, or hold it for approval. Raises `NotFound` for an
-        unknown tool and `ArgumentsInvalid` for arguments that break its schema."""
+        unknown tool and `ArgumentsInvalid` for arguments that break its schema. `policy`
+        carries the config's `always_ask` tools and `member_local_write`."""
         import asyncio
 
         spec = self.spec(name)
         valid = spec.validate(args)
-        context = (principal, conversation_id, task_id, model_call_id, step, cause)
+        context = (principal, conversation_id, task_id, model_call_id, step, cause, policy or {})
         recorded, started = await asyncio.to_thread(self._begin, spec, valid, call_id, context)
         if started is None:
             return recorded
@@ -119,7 +121,7 @@ class ToolService:
         self, spec: ToolSpec, args: dict[str, Any], call_id: str, context: tuple[Any, ...]
     ) -> tuple[dict[str, Any], str | None]:
         """Record the call; returns (its state, the started event's id if it is to run now)."""
-        principal, conversation_id, task_id, model_call_id, step, cause = context
+        principal, conversation_id, task_id, model_call_id, step, cause, policy = context
         with self.db.write() as s:
             existing = self.store.call(s, call_id)
             if existing is not None:
@@ -139,7 +141,12 @@ class ToolService:
                     raise NotFound(
                         f"No conversation '{conversation_id}'.", code="conversation_not_found"
                     )
-            decision = decide(spec.risk, principal)
+            decision = decide(
+                spec.risk,
+                principal,
+                always_ask=spec.name in policy.get("always_ask", ()),
+                member_local_write=policy.get("member_local_write", "ask"),
+            )
             stamp = now_text()
             call = ToolCall(
                 id=call_id,
@@ -167,13 +174,14 @@ class ToolService:
                 policy=_why(spec.risk, principal),
             )
             if decision == Decision.NEEDS_APPROVAL:
-                approval = self._request_approval(s, call, principal, requested)
+                ttl = float(policy.get("approval_ttl_s", self.settings.approval_ttl_s))
+                approval = self._request_approval(s, call, principal, requested, ttl)
                 return call_public(call) | {"approval_id": approval.id}, None
             started = self._start(s, call, principal.actor, requested)
             return call_public(call), started
 
     def _request_approval(
-        self, s: Session, call: ToolCall, principal: Principal, cause: str
+        self, s: Session, call: ToolCall, principal: Principal, cause: str, ttl_s: float
     ) -> Approval:
         created = now()
         approval = Approval(
@@ -184,7 +192,7 @@ class ToolService:
             status="pending",
             requested_by=principal.user_id,
             created_at=rfc3339(created),
-            expires_at=rfc3339(created + timedelta(seconds=self.settings.approval_ttl_s)),
+            expires_at=rfc3339(created + timedelta(seconds=ttl_s)),
         )
         s.add(approval)
         call.approval_id = approval.id
