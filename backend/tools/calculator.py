@@ -1,14 +1,16 @@
 """A safe arithmetic evaluator for the `calculator` tool.
 
 Invariants:
-- Nothing is ever passed to `eval`, `exec` or `compile`: the expression is parsed with `ast`
-  and the tree is walked node by node. Only number literals, `+ - * / // % **`, unary `+ -`,
-  parentheses, the functions in `FUNCTIONS` (called by name, positional arguments only) and
-  the constants in `CONSTANTS` are allowed; any other node is refused with `CalculatorError`.
-- Work is bounded before it is done: the text is at most `MAX_LENGTH` characters, the tree
-  at most `MAX_DEPTH` deep, and a power whose result would exceed `MAX_MAGNITUDE` is refused
-  from its logarithm before Python computes it. Every intermediate and final value is a
-  finite int or float no larger than `MAX_MAGNITUDE`.
+- Nothing is ever passed to `eval` or `exec`: the expression is only parsed (`ast.parse`
+  builds a tree and runs nothing) and the tree is walked node by node. Only number literals,
+  `+ - * / // % **`, unary `+ -`, parentheses, the functions in `FUNCTIONS` (called by name,
+  positional arguments only) and the constants in `CONSTANTS` are allowed; any other node is
+  refused with `CalculatorError`.
+- Work is bounded before it is done: the text is at most `MAX_LENGTH` characters, nesting
+  at most `MAX_DEPTH` levels (a flat chain such as `1 + 2 + 3` is one level), and a power
+  whose result would exceed `MAX_MAGNITUDE` is refused from its logarithm before Python
+  computes it. Every intermediate and final value is a finite int or float no larger than
+  `MAX_MAGNITUDE`.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ _UNARY: dict[type[ast.unaryop], Callable[[Number], Number]] = {
     ast.UAdd: operator.pos,
     ast.USub: operator.neg,
 }
+
+
 def _round(value: Number, ndigits: Number | None = None) -> Number:
     # `round(5, -10**8)` computes 10**(10**8) internally: bound the digits first.
     if ndigits is None:
@@ -94,7 +98,10 @@ def evaluate(expression: str) -> Number:
         tree = ast.parse(text, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         raise CalculatorError(f"'{_short(text)}' is not an arithmetic expression") from None
-    return _eval(tree.body, 0)
+    try:
+        return _eval(tree.body, 0)
+    except RecursionError:  # MAX_LENGTH already bounds this; a last guard, not the limit
+        raise CalculatorError("the expression is nested too deeply") from None
 
 
 def _eval(node: ast.AST, depth: int) -> Number:
@@ -106,9 +113,11 @@ def _eval(node: ast.AST, depth: int) -> Number:
             raise CalculatorError(f"{value!r} is not a number; {_ALLOWED}")
         return _checked(value)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
-        return _power(_eval(node.left, depth + 1), _eval(node.right, depth + 1))
+        return _power(_eval(node.left, depth), _eval(node.right, depth + 1))
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        left, right = _eval(node.left, depth + 1), _eval(node.right, depth + 1)
+        # A left operand stays at its parent's depth, so a flat chain `1 + 2 + ... + 250` is
+        # one level however long; nesting (brackets on the right, unary signs, calls) counts.
+        left, right = _eval(node.left, depth), _eval(node.right, depth + 1)
         try:
             return _checked(_BINARY[type(node.op)](left, right))
         except ZeroDivisionError:
@@ -139,9 +148,9 @@ def _call(node: ast.Call, depth: int) -> Number:
 
 def _power(base: Number, exponent: Number) -> Number:
     # Refuse from logarithms first: `10 ** 10 ** 6` must not be computed to be refused.
-    if base != 0 and exponent > 0 and abs(base) != 1:
-        if exponent * math.log10(abs(base)) > _MAX_LOG10:
-            raise CalculatorError(f"the result is larger than {MAX_MAGNITUDE:g}")
+    growing = base != 0 and exponent > 0 and abs(base) != 1
+    if growing and exponent * math.log10(abs(base)) > _MAX_LOG10:
+        raise CalculatorError(f"the result is larger than {MAX_MAGNITUDE:g}")
     try:
         return _checked(operator.pow(base, exponent))
     except ZeroDivisionError:
