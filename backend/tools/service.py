@@ -33,6 +33,7 @@ from backend.settings import EdgeSettings
 from backend.storage.db import Database
 from backend.storage.models import Approval, ToolCall, User
 from backend.tools.policy import Decision, decide
+from backend.tools.recording import approval_event, call_event, policy_reason, refusal_event
 from backend.tools.registry import ArgumentsInvalid, Risk, ToolContext, ToolRegistry, ToolSpec
 from backend.tools.store import ToolStore, approval_public, call_public
 
@@ -171,7 +172,7 @@ class ToolService:
                 cause,
                 args=args,
                 decision=str(decision),
-                policy=_why(spec.risk, principal),
+                policy=policy_reason(spec.risk, principal),
             )
             if decision == Decision.NEEDS_APPROVAL:
                 ttl = float(policy.get("approval_ttl_s", self.settings.approval_ttl_s))
@@ -449,23 +450,7 @@ class ToolService:
     ) -> None:
         """Record that a model's tool call was refused before it could run."""
         with self.db.write() as s:
-            payload = {
-                "phase": "refused",
-                "tool_call_id": f"{claimed.task_id}:{call['id']}",
-                "tool": call["name"],
-                "arguments": call["arguments"],
-                "error": why,
-            }
-            self.ledger.append(
-                s,
-                NewEvent(
-                    EventType.TOOL_CALL,
-                    payload,
-                    conversation_id=claimed.conversation_id,
-                    task_id=claimed.task_id,
-                    causation_id=cause,
-                ),
-            )
+            refusal_event(self.ledger, s, claimed, call, why, cause)
 
     # --- recovery -----------------------------------------------------------------------
 
@@ -489,31 +474,10 @@ class ToolService:
                 self._event(s, call, SYSTEM, call.status, None, error=call.error)
         return moved
 
-    # --- ledger helpers -----------------------------------------------------------------
-
     def _event(
-        self,
-        s: Session,
-        call: ToolCall,
-        actor: Actor,
-        phase: str,
-        cause: str | None,
-        **extra: Any,
+        self, s: Session, call: ToolCall, actor: Actor, phase: str, cause: str | None, **extra: Any
     ) -> str:
-        payload = {"phase": phase, "tool_call_id": call.id, "tool": call.tool, "risk": call.risk}
-        payload.update(extra)
-        event = self.ledger.append(
-            s,
-            NewEvent(
-                EventType.TOOL_CALL,
-                payload,
-                actor=actor,
-                conversation_id=call.conversation_id,
-                task_id=call.task_id,
-                causation_id=cause,
-            ),
-        )
-        return event.event_id
+        return call_event(self.ledger, s, call, actor, phase, cause, **extra)
 
     def _approval_event(
         self,
@@ -524,40 +488,7 @@ class ToolService:
         phase: str,
         cause: str | None,
     ) -> str:
-        payload = {
-            "phase": phase,
-            "approval_id": approval.id,
-            "tool_call_id": call.id,
-            "tool": call.tool,
-            "risk": call.risk,
-            "args": json.loads(call.args),
-            "decided_by": approval.decided_by,
-            "reason": approval.reason,
-        }
-        event = self.ledger.append(
-            s,
-            NewEvent(
-                EventType.APPROVAL,
-                payload,
-                actor=actor,
-                conversation_id=call.conversation_id,
-                task_id=call.task_id,
-                causation_id=cause,
-            ),
-        )
-        return event.event_id
-
-
-def _why(risk: Risk, principal: Principal) -> str:
-    if risk == Risk.READ_ONLY:
-        return "read_only tools run at once"
-    if risk == Risk.LOCAL_WRITE:
-        return (
-            "local_write runs at once for the owner"
-            if principal.is_owner
-            else "local_write needs the owner's approval for a member"
-        )
-    return "external_write always needs the owner's approval"
+        return approval_event(self.ledger, s, approval, call, actor, phase, cause)
 
 
 __all__ = ["FINISHED", "ArgumentsInvalid", "ToolService"]

@@ -1,0 +1,111 @@
+"""The ledger entries of tools and approvals: what was asked, decided, run and returned,
+with who did it and what caused it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from backend.auth.principal import Principal
+from backend.ledger.events import Actor, EventType, NewEvent
+from backend.ledger.store import LedgerStore
+from backend.storage.models import Approval, ToolCall
+from backend.tools.registry import Risk
+
+
+def call_event(
+    ledger: LedgerStore,
+    s: Session,
+    call: ToolCall,
+    actor: Actor,
+    phase: str,
+    cause: str | None,
+    **extra: Any,
+) -> str:
+    """Append a `ToolCallEvent` for `call`; returns its event id."""
+    payload = {"phase": phase, "tool_call_id": call.id, "tool": call.tool, "risk": call.risk}
+    payload.update(extra)
+    event = ledger.append(
+        s,
+        NewEvent(
+            EventType.TOOL_CALL,
+            payload,
+            actor=actor,
+            conversation_id=call.conversation_id,
+            task_id=call.task_id,
+            causation_id=cause,
+        ),
+    )
+    return event.event_id
+
+
+def approval_event(
+    ledger: LedgerStore,
+    s: Session,
+    approval: Approval,
+    call: ToolCall,
+    actor: Actor,
+    phase: str,
+    cause: str | None,
+) -> str:
+    """Append an `ApprovalEvent`; returns its event id."""
+    payload = {
+        "phase": phase,
+        "approval_id": approval.id,
+        "tool_call_id": call.id,
+        "tool": call.tool,
+        "risk": call.risk,
+        "args": json.loads(call.args),
+        "decided_by": approval.decided_by,
+        "reason": approval.reason,
+    }
+    event = ledger.append(
+        s,
+        NewEvent(
+            EventType.APPROVAL,
+            payload,
+            actor=actor,
+            conversation_id=call.conversation_id,
+            task_id=call.task_id,
+            causation_id=cause,
+        ),
+    )
+    return event.event_id
+
+
+def refusal_event(
+    ledger: LedgerStore, s: Session, claimed: Any, call: dict[str, str], why: str, cause: str | None
+) -> None:
+    """Append the refusal of a model's tool call that could not run (unknown, bad args)."""
+    payload = {
+        "phase": "refused",
+        "tool_call_id": f"{claimed.task_id}:{call['id']}",
+        "tool": call["name"],
+        "arguments": call["arguments"],
+        "error": why,
+    }
+    ledger.append(
+        s,
+        NewEvent(
+            EventType.TOOL_CALL,
+            payload,
+            conversation_id=claimed.conversation_id,
+            task_id=claimed.task_id,
+            causation_id=cause,
+        ),
+    )
+
+
+def policy_reason(risk: Risk, principal: Principal) -> str:
+    """Why the policy decided as it did, in words."""
+    if risk == Risk.READ_ONLY:
+        return "read_only tools run at once"
+    if risk == Risk.LOCAL_WRITE:
+        return (
+            "local_write runs at once for the owner"
+            if principal.is_owner
+            else "local_write needs the owner's approval for a member"
+        )
+    return "external_write always needs the owner's approval"
