@@ -31,15 +31,21 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
-import re
 from collections.abc import AsyncGenerator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from core.backends.base import Backend, Capability, ChatDelta, ChatResult, EmbeddingResult
+from core.backends.openai_wire import (
+    MODEL_WORD,
+    finish_reason,
+    redact_url,
+    snippet,
+    stream_tool_calls,
+    tool_call,
+    usage,
+)
 from core.errors import (
     BackendFailed,
     BackendUnavailable,
@@ -48,82 +54,16 @@ from core.errors import (
     ModelNotFound,
     RateLimited,
 )
-from core.schemas import ChatCompletionRequest, FinishReason, ToolCallOut
+from core.schemas import ChatCompletionRequest, FinishReason
 from core.settings import CoreSettings
 
 __all__ = ["OpenAICompatBackend"]
 
 log = logging.getLogger("steward.core.openai")
 
-_FINISH: dict[str, FinishReason] = {
-    "stop": "stop",
-    "length": "length",
-    "tool_calls": "tool_calls",
-    "function_call": "tool_calls",
-}
-_MODEL_WORD = re.compile(r"\bmodel\b", re.IGNORECASE)
-_SNIPPET = 300
-
 
 class _Unreachable(BackendUnavailable):
     """The upstream gave no answer at all (refused, unresolvable, timed out)."""
-
-
-def _redact_url(url: str) -> str:
-    """`url` without any `user:password@` part."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-
-
-def _snippet(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _SNIPPET else text[:_SNIPPET] + "..."
-
-
-def _finish(raw: object, has_tool_calls: bool) -> FinishReason:
-    if isinstance(raw, str) and raw in _FINISH:
-        return _FINISH[raw]
-    return "tool_calls" if has_tool_calls else "stop"
-
-
-def _usage(raw: object) -> tuple[int, int]:
-    if not isinstance(raw, dict):
-        return 0, 0
-    prompt, completion = raw.get("prompt_tokens"), raw.get("completion_tokens")
-    return (
-        prompt if isinstance(prompt, int) else 0,
-        completion if isinstance(completion, int) else 0,
-    )
-
-
-def _tool_call(raw: object) -> ToolCallOut:
-    """A complete tool call in Core's shape; `ValueError` if `raw` is not one."""
-    function = raw.get("function") if isinstance(raw, dict) else None
-    if not isinstance(raw, dict) or not isinstance(function, dict):
-        raise ValueError("tool call without a function")
-    name, arguments = function.get("name"), function.get("arguments", "{}")
-    if not isinstance(name, str):
-        raise ValueError("tool call without a function name")
-    if not isinstance(arguments, str):  # some servers send the arguments as an object
-        arguments = json.dumps(arguments, ensure_ascii=False)
-    call_id = raw.get("id")
-    if not isinstance(call_id, str) or not call_id:
-        call_id = "call_" + os.urandom(12).hex()
-    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
-
-
-def _stream_tool_calls(raw: object) -> list[dict[str, Any]] | None:
-    """Tool call deltas as the upstream sent them, each with an `index`."""
-    if not isinstance(raw, list):
-        return None
-    calls = [
-        tc if "index" in tc else {"index": i, **tc}
-        for i, tc in enumerate(raw)
-        if isinstance(tc, dict)
-    ]
-    return calls or None
 
 
 class OpenAICompatBackend(Backend):
@@ -134,7 +74,7 @@ class OpenAICompatBackend(Backend):
 
     def __init__(self, settings: CoreSettings):
         self._base_url = settings.upstream_base_url.rstrip("/")
-        self.url = _redact_url(self._base_url)
+        self.url = redact_url(self._base_url)
         key = settings.upstream_api_key
         self._key = key.get_secret_value() if key else None
         self._configured = list(settings.upstream_models)
@@ -273,11 +213,11 @@ class OpenAICompatBackend(Backend):
             content = message.get("content")
             if content is not None and not isinstance(content, str):
                 raise ValueError("content is not a string")
-            tool_calls = [_tool_call(tc) for tc in message.get("tool_calls") or ()]
-            finish = _finish(choice.get("finish_reason"), bool(tool_calls))
+            tool_calls = [tool_call(tc) for tc in message.get("tool_calls") or ()]
+            finish = finish_reason(choice.get("finish_reason"), bool(tool_calls))
         except (KeyError, IndexError, TypeError, AttributeError, ValueError):
             raise self._bad_answer("a chat completion", body) from None
-        prompt, completion = _usage(body.get("usage"))
+        prompt, completion = usage(body.get("usage"))
         return ChatResult(content, finish, prompt, completion, tool_calls)
 
     async def chat_stream(
@@ -331,7 +271,7 @@ class OpenAICompatBackend(Backend):
                     break
                 chunk = self._stream_chunk(data)
                 if chunk.get("usage"):
-                    prompt, completion = _usage(chunk["usage"])
+                    prompt, completion = usage(chunk["usage"])
                 choices = chunk.get("choices")
                 if not isinstance(choices, list) or not choices:
                     continue
@@ -339,10 +279,10 @@ class OpenAICompatBackend(Backend):
                 delta = choice.get("delta")
                 delta = delta if isinstance(delta, dict) else {}
                 content = delta.get("content")
-                tool_calls = _stream_tool_calls(delta.get("tool_calls"))
+                tool_calls = stream_tool_calls(delta.get("tool_calls"))
                 has_tool_calls = has_tool_calls or tool_calls is not None
                 if choice.get("finish_reason"):
-                    finish = _finish(choice["finish_reason"], has_tool_calls)
+                    finish = finish_reason(choice["finish_reason"], has_tool_calls)
                 yield ChatDelta(
                     content=content if isinstance(content, str) else None, tool_calls=tool_calls
                 )
@@ -367,11 +307,11 @@ class OpenAICompatBackend(Backend):
         except ValueError:
             chunk = None
         if not isinstance(chunk, dict):
-            raise self._logged(self._bad_answer("a stream chunk", _snippet(data)))
+            raise self._logged(self._bad_answer("a stream chunk", snippet(data)))
         error = chunk.get("error")
         if error:
             message = error.get("message") if isinstance(error, dict) else error
-            detail = _snippet(self._scrub(str(message or error)))
+            detail = snippet(self._scrub(str(message or error)))
             raise self._logged(
                 BackendFailed(f"The upstream at {self.url} failed mid-stream: {detail}")
             )
@@ -395,7 +335,7 @@ class OpenAICompatBackend(Backend):
                     f"{len(inputs)} inputs."
                 )
             )
-        return EmbeddingResult(vectors, _usage(body.get("usage"))[0])
+        return EmbeddingResult(vectors, usage(body.get("usage"))[0])
 
     # --- HTTP and error mapping -------------------------------------------------------
 
@@ -427,7 +367,7 @@ class OpenAICompatBackend(Backend):
             return response.json()
         except ValueError:
             raise self._logged(
-                self._bad_answer(f"{method} /{path}", _snippet(response.text)), quiet
+                self._bad_answer(f"{method} /{path}", snippet(response.text)), quiet
             ) from None
 
     def _logged(self, error: CoreError, quiet: bool = False) -> CoreError:
@@ -442,7 +382,7 @@ class OpenAICompatBackend(Backend):
         shown = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
         return BackendFailed(
             f"The upstream at {self.url} did not answer with {what} as the OpenAI API defines "
-            f"it: {_snippet(self._scrub(shown)) or 'an empty body'}. Check that "
+            f"it: {snippet(self._scrub(shown)) or 'an empty body'}. Check that "
             "CORE_UPSTREAM_BASE_URL points at an OpenAI-compatible API (it usually ends in /v1)."
         )
 
@@ -478,7 +418,7 @@ class OpenAICompatBackend(Backend):
                 f"The upstream refused the request: {message}", param=param, code=code
             )
         if status == 404:
-            if model is not None and (code == "model_not_found" or _MODEL_WORD.search(message)):
+            if model is not None and (code == "model_not_found" or MODEL_WORD.search(message)):
                 return ModelNotFound(
                     f"{where} does not serve the model '{model}': {message}. Choose a model it "
                     "serves, or fix CORE_UPSTREAM_MODELS.",
@@ -528,7 +468,7 @@ class OpenAICompatBackend(Backend):
         if not isinstance(message, str):
             message = json.dumps(message, ensure_ascii=False)
         return (
-            _snippet(self._scrub(message)),
+            snippet(self._scrub(message)),
             self._scrub(code) if isinstance(code, str) else None,
             self._scrub(param) if isinstance(param, str) else None,
         )
