@@ -243,8 +243,10 @@ class AgentLoop:
         messages: list[dict[str, Any]] = []
         pending = False
         allowed = {t.name for t in self._tools(ctx)}
+        cfg = ctx.config.config
+        ask_all = cfg.approvals.ask_before_every_tool
         policy = {
-            "always_ask": set(ctx.config.config.tools.always_ask),
+            "always_ask": allowed if ask_all else set(cfg.tools.always_ask),
             "member_local_write": ctx.config.config.approvals.member_local_write,
             "approval_ttl_s": min(
                 ctx.config.config.approvals.ttl_seconds, self.settings.approval_ttl_s

@@ -19,7 +19,7 @@ import copy
 import re
 from typing import Any
 
-__all__ = ["PatchError", "apply_patch", "parse_pointer"]
+__all__ = ["PatchError", "apply_patch", "json_equal", "parse_pointer"]
 
 _INDEX = re.compile(r"^(0|[1-9][0-9]*)$")
 _NEEDS = {
@@ -130,14 +130,14 @@ def _child(node: Any, token: str, where: str) -> Any:
     raise PatchError(f"'/{where}' goes inside a value that is neither an object nor a list")
 
 
-def _index(node: list[Any], token: str, where: str, *, allow_end: bool) -> int:
-    if token == "-":
+def _index(node: list[Any], segment: str, where: str, *, allow_end: bool) -> int:
+    if segment == "-":
         if allow_end:
             return len(node)
         raise PatchError(f"'/{where}': '-' (past the end) names no existing element")
-    if not _INDEX.match(token):
-        raise PatchError(f"'/{where}': '{token}' is not a list index")
-    index = int(token)
+    if not _INDEX.match(segment):
+        raise PatchError(f"'/{where}': '{segment}' is not a list index")
+    index = int(segment)
     limit = len(node) if allow_end else len(node) - 1
     if index > limit:
         raise PatchError(f"'/{where}': index {index} is out of range for a list of {len(node)}")

@@ -70,6 +70,7 @@ class ApprovalsConfig(_Section):
 
     ttl_seconds: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
     member_local_write: Literal["ask", "allow"] = "ask"
+    ask_before_every_tool: bool = False
 
 
 class MembersConfig(_Section):

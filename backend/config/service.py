@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 
 from backend.auth.principal import Principal
 from backend.clock import now_text
+from backend.config.compiler import NothingToChange, NotUnderstood, compile_preference
+from backend.config.jsonpatch import apply_patch
 from backend.config.layers import apply_changes, check_scope, field_changes
 from backend.config.schema import StewardConfig, seed
 from backend.config.store import ConfigStore, patch_public, revision_public
@@ -128,9 +130,6 @@ class ConfigService:
         self, principal: Principal, text: str, scope: str, tools: list[str]
     ) -> dict[str, Any]:
         """Compile `text` into a patch for `scope` (not applied until committed)."""
-        from backend.config.compiler import NothingToChange, NotUnderstood, compile_preference
-        from backend.config.jsonpatch import apply_patch
-
         check_scope(scope)
         with self.db.write() as s:
             self._check_visible(s, principal, scope)

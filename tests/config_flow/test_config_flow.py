@@ -177,3 +177,12 @@ def test_turning_a_tool_off_stops_the_agent_using_it(world: World) -> None:
     ]
     assert [p["phase"] for p in refused] == ["refused"]
     assert "turned off" in refused[0]["error"]
+
+
+def test_asking_before_every_tool_holds_even_read_only_calls(world: World) -> None:
+    patch = _propose(world.owner, "Ask me before using any tool.").json()
+    assert patch["risk"] == "L3"
+    assert _commit(world.owner, patch["patch_id"], confirm=True).status_code == 201
+    sent = send(world.owner, '[[tool:calculator {"expression": "1+1"}]]')
+    task = wait_task(world.owner, sent["task_id"], until=("waiting_approval", "completed"))
+    assert task["status"] == "waiting_approval"
