@@ -10,6 +10,7 @@ from backend.agent.service import AgentService
 from backend.agent.store import TaskStore
 from backend.auth.store import UserStore
 from backend.config.service import ConfigService
+from backend.core_client import CoreClient
 from backend.ledger.store import LedgerStore
 from backend.settings import EdgeSettings
 from backend.storage.db import Database
@@ -31,3 +32,4 @@ class Services:
     tools: ToolService
     tool_sources: ToolSources
     config: ConfigService
+    core: CoreClient

@@ -49,6 +49,11 @@ class EdgeSettings(BaseSettings):
         default_factory=list,
         description='MCP servers over stdio: [{"name", "command", "args", "env"}], as JSON.',
     )
+    config_model_fallback: bool = Field(
+        default=False,
+        description="When the rules cannot map a preference, ask the model for a patch "
+        "(validated against the schema). Meant for a capable model.",
+    )
     max_reply_tokens: int = Field(default=512, gt=0, description="Longest reply, in tokens.")
     max_steps: int = Field(default=6, ge=1, description="Model calls per task, tools included.")
     approval_ttl_s: float = Field(default=24 * 3600, gt=0, description="Approvals expire.")

@@ -119,6 +119,7 @@ def create_app(
             tools,
             sources,
             config,
+            core,
         )
         app.state.services = services
         agent = AgentLoop(settings, db, ledger, tasks, core, bus, tools, config)

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.auth.deps import CurrentPrincipal, OwnerPrincipal
+from backend.config.model_fallback import model_patch
+from backend.errors import Unprocessable
 from backend.services import Services
 
 router = APIRouter(prefix="/v1/config", tags=["config"])
@@ -54,7 +56,18 @@ async def propose(body: Propose, request: Request, principal: CurrentPrincipal) 
     until the owner commits it."""
     services = _services(request)
     tools = [t.name for t in services.tools.registry.all()]
-    return await asyncio.to_thread(services.config.propose, principal, body.text, body.scope, tools)
+    try:
+        return await asyncio.to_thread(
+            services.config.propose, principal, body.text, body.scope, tools
+        )
+    except Unprocessable as exc:
+        if exc.code != "preference_not_understood" or not services.settings.config_model_fallback:
+            raise
+    eff = await asyncio.to_thread(services.config.effective_data, principal, body.scope)
+    ops, rationale = await model_patch(services.core, services.settings.model, body.text, eff.data)
+    return await asyncio.to_thread(
+        services.config.propose_ops, principal, body.text, body.scope, ops, rationale, eff.revision
+    )
 
 
 @router.get("/patches/{patch_id}")

@@ -25,7 +25,7 @@ from backend.clock import now_text
 from backend.config.compiler import NothingToChange, NotUnderstood, compile_preference
 from backend.config.jsonpatch import apply_patch
 from backend.config.layers import apply_changes, check_scope, field_changes
-from backend.config.schema import StewardConfig, seed
+from backend.config.schema import StewardConfig, highest, risk_of_path, seed
 from backend.config.store import ConfigStore, patch_public, revision_public
 from backend.errors import Conflict, Forbidden, NotFound, Unprocessable
 from backend.ids import new_id
@@ -165,6 +165,53 @@ class ConfigService:
             s.flush()
             self._event(s, principal, "proposed", patch)
             return patch_public(patch)
+
+    def propose_ops(
+        self,
+        principal: Principal,
+        text: str,
+        scope: str,
+        ops: list[dict[str, Any]],
+        rationale: str,
+        base_revision: str | None,
+    ) -> dict[str, Any]:
+        """Record a patch whose ops came from elsewhere (the model fallback), checked again
+        against the config as it is now."""
+        with self.db.write() as s:
+            self._check_visible(s, principal, scope)
+            eff = self._effective(s, scope)
+            if eff.revision != base_revision:
+                raise Conflict(
+                    "The configuration changed meanwhile; propose again.", code="stale_patch"
+                )
+            after = apply_patch(eff.data, ops)
+            StewardConfig.model_validate(after)
+            changes = field_changes(eff.data, after)
+            risk = highest([risk_of_path(c["path"]) for c in changes])
+            patch = ConfigPatch(
+                id=new_id("pat"),
+                scope=scope,
+                text=text,
+                ops=json.dumps(ops),
+                changes=json.dumps(changes),
+                risk=risk,
+                rationale=rationale,
+                intents=json.dumps(["model_fallback"]),
+                status="proposed",
+                base_revision=eff.revision,
+                proposed_by=principal.user_id,
+                created_at=now_text(),
+            )
+            s.add(patch)
+            s.flush()
+            self._event(s, principal, "proposed", patch)
+            return patch_public(patch)
+
+    def effective_data(self, principal: Principal, scope: str) -> Effective:
+        check_scope(scope)
+        with self.db.read() as s:
+            self._check_visible(s, principal, scope)
+            return self._effective(s, scope)
 
     def get_patch(self, principal: Principal, patch_id: str) -> dict[str, Any]:
         with self.db.read() as s:
