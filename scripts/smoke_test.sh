@@ -103,4 +103,42 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "${auth[@]}" "$EDGE/v1/app
 [ "$code" = 409 ] || fail "a second decision is refused" "got $code"
 ok "a second decision is refused (409)"
 
+echo "== Preferences"
+ask() {  # ask TEXT -> prints the reply of a fresh conversation
+  local sent task t status
+  sent=$(curl -sf "${auth[@]}" "$EDGE/v1/agent/messages" -H 'content-type: application/json' \
+    -d "{\"text\":\"$1\"}") || fail "message accepted"
+  task=$(jget "$sent" 'd["task_id"]')
+  for _ in $(seq 600); do
+    t=$(curl -sf "${auth[@]}" "$EDGE/v1/agent/tasks/$task")
+    status=$(jget "$t" 'd["status"]')
+    case "$status" in completed|failed|cancelled) break;; esac
+    sleep 0.1
+  done
+  [ "$status" = completed ] || fail "task completes" "$t"
+  jget "$t" 'd["reply"]'
+}
+question="How should I organise my week?"
+before=$(ask "$question")
+patch=$(curl -sf "${auth[@]}" "$EDGE/v1/config/patches:propose" -H 'content-type: application/json' \
+  -d '{"text":"回复更简洁"}') || fail "propose a preference"
+ok "proposed: $(jget "$patch" 'd["risk"] + " " + "; ".join(c["path"] + ": " + str(c["before"]) + " -> " + str(c["after"]) for c in d["diff"])')"
+rev=$(curl -sf "${auth[@]}" -X POST "$EDGE/v1/config/patches/$(jget "$patch" 'd["patch_id"]'):commit") \
+  || fail "commit the patch"
+after=$(ask "$question")
+backend=$(jget "$health" 'd["backend"]')
+if [ "$backend" = mock ]; then
+  [ "${#after}" -lt "${#before}" ] || fail "the next reply is shorter" "$before / $after"
+fi
+ok "committed; the reply went from ${#before} to ${#after} characters"
+curl -sf "${auth[@]}" -X POST "$EDGE/v1/config/revisions/$(jget "$rev" 'd["revision_id"]'):rollback" \
+  >/dev/null || fail "roll back"
+again=$(ask "$question")
+if [ "$backend" = mock ]; then  # a sampling model varies; the mock is deterministic
+  [ "$again" = "$before" ] || fail "rollback restores the reply" "$before / $again"
+  ok "rolled back; the reply is exactly as before"
+else
+  ok "rolled back; the reply has ${#again} characters again"
+fi
+
 echo "smoke: $pass passed, 0 failed"
