@@ -3,6 +3,7 @@ function and shape the response."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from backend.agent.events_stream import seen_the_end, task_event_stream
 from backend.auth.deps import CurrentPrincipal
+from backend.errors import PayloadTooLarge
 from backend.services import Services
 
 router = APIRouter(prefix="/v1/agent", tags=["agent"])
@@ -61,8 +63,6 @@ def post_message(
     services = _services(request)
     limit = services.settings.max_text_chars
     if len(body.text) > limit:
-        from backend.errors import PayloadTooLarge
-
         raise PayloadTooLarge(
             f"The text is {len(body.text)} characters; at most {limit} are accepted.",
             code="text_too_long",
@@ -106,8 +106,6 @@ async def cancel_task(
     task_id: str, request: Request, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     """Cancel a task: queued or waiting ones at once, a running one at its next step."""
-    import asyncio
-
     services = _services(request)
     task, running = await asyncio.to_thread(services.agent.cancel, principal, task_id)
     if running:
@@ -130,8 +128,6 @@ async def task_events(
     after: str | None = Query(default=None, description="Resume point, like Last-Event-ID."),
 ) -> Response:
     """Server-sent events of a task: ledger events and token deltas; resumable."""
-    import asyncio
-
     services = _services(request)
     await asyncio.to_thread(services.agent.visible_task, principal, task_id)
     resume = last_event_id or after

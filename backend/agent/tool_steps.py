@@ -11,6 +11,7 @@ Invariants:
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -105,7 +106,5 @@ async def run_tool_call(
 async def _refuse(
     tools: ToolService, claimed: Claimed, call: ToolCallRequest, cause: str, why: str
 ) -> str:
-    import asyncio
-
     await asyncio.to_thread(tools.record_refusal, claimed, call.as_dict(), why, cause)
     return _content({"error": why, "status": "refused"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -55,8 +56,6 @@ def list_tools(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
 @router.post("/tools:rescan")
 async def rescan_tools(request: Request, principal: OwnerPrincipal) -> dict[str, Any]:
     """Look for tools again (entry points, MCP servers) and sync the registry table."""
-    import asyncio
-
     services = _services(request)
     await services.tool_sources.rescan()
     await asyncio.to_thread(services.tools.sync_registry)
@@ -126,7 +125,5 @@ async def reject(
     approval_id: str, request: Request, principal: OwnerPrincipal, body: Decision | None = None
 ) -> dict[str, Any]:
     """Reject (owner only): the refusal is recorded and the task continues with it."""
-    import asyncio
-
     reason = body.reason if body else None
     return await asyncio.to_thread(_services(request).tools.reject, principal, approval_id, reason)

@@ -13,6 +13,7 @@ Invariants:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -108,8 +109,6 @@ class ToolService:
         """Run `name` under the policy, or hold it for approval. Raises `NotFound` for an
         unknown tool and `ArgumentsInvalid` for arguments that break its schema. `policy`
         carries the config's `always_ask` tools and `member_local_write`."""
-        import asyncio
-
         spec = self.spec(name)
         valid = spec.validate(args)
         context = (principal, conversation_id, task_id, model_call_id, step, cause, policy or {})
@@ -216,8 +215,6 @@ class ToolService:
         task_id: str | None,
         started_event: str,
     ) -> dict[str, Any]:
-        import asyncio
-
         ctx = ToolContext(
             user_id=principal.user_id,
             role=principal.role,
@@ -297,8 +294,6 @@ class ToolService:
         self, principal: Principal, approval_id: str, reason: str | None
     ) -> dict[str, Any]:
         """Approve and run the tool exactly once; resume the waiting task."""
-        import asyncio
-
         claimed = await asyncio.to_thread(self._claim_approval, principal, approval_id, reason)
         call = await self._run_approved(*claimed, approval_id)
         await asyncio.to_thread(self._resume_task, call.get("task_id"), approval_id)
@@ -307,8 +302,6 @@ class ToolService:
     async def _run_approved(
         self, name: str, args: dict[str, Any], started: str, approval_id: str
     ) -> dict[str, Any]:
-        import asyncio
-
         with self.db.read() as s:
             approval = self.store.approval(s, approval_id)
             assert approval is not None
