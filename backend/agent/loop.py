@@ -385,7 +385,12 @@ class AgentLoop:
                 "from": "running",
                 "pending_approvals": pending,
             }
-            self.ledger.append(s, self._event(claimed, EventType.TASK, payload, None))
+            self.ledger.append(
+                s,
+                self._event(
+                    claimed, EventType.TASK, payload, self.ledger.last_event_id(s, claimed.task_id)
+                ),
+            )
             return "waiting"
 
     def _end(self, claimed: Claimed, status: str, error: dict[str, Any] | None, why: str) -> None:
@@ -396,7 +401,15 @@ class AgentLoop:
                 return
             cause = None
             if error is not None:
-                err = self.ledger.append(s, self._event(claimed, EventType.ERROR, error, None))
+                err = self.ledger.append(
+                    s,
+                    self._event(
+                        claimed,
+                        EventType.ERROR,
+                        error,
+                        self.ledger.last_event_id(s, claimed.task_id),
+                    ),
+                )
                 cause = err.event_id
             now = now_text()
             self.tasks.set_status(
@@ -425,7 +438,12 @@ class AgentLoop:
                 task = self._held(s, claimed)
             except LeaseLost:
                 return
-            err = self.ledger.append(s, self._event(claimed, EventType.ERROR, error, None))
+            err = self.ledger.append(
+                s,
+                self._event(
+                    claimed, EventType.ERROR, error, self.ledger.last_event_id(s, claimed.task_id)
+                ),
+            )
             self.tasks.set_status(
                 s, task, "queued", now_text(), lease_owner=None, lease_expires_at=None
             )

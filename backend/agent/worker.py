@@ -125,6 +125,7 @@ class WorkerPool:
                     {"status": "running", "from": "queued", "attempt": attempt},
                     conversation_id=task.conversation_id,
                     task_id=task.id,
+                    causation_id=self.ledger.last_event_id(s, task.id),
                 ),
             )
             return Claimed(
@@ -204,6 +205,7 @@ class WorkerPool:
                         payload,
                         conversation_id=task.conversation_id,
                         task_id=task.id,
+                        causation_id=self.ledger.last_event_id(s, task.id),
                     ),
                 )
         if moved:

@@ -134,6 +134,15 @@ class LedgerStore:
         )
         return [_stored(r) for r in rows]
 
+    def last_event_id(self, session: Session, task_id: str) -> str | None:
+        """The id of a task's latest event (what caused the next one, when nothing else did)."""
+        return session.scalar(
+            select(LedgerEvent.event_id)
+            .where(LedgerEvent.task_id == task_id)
+            .order_by(LedgerEvent.seq.desc())
+            .limit(1)
+        )
+
     def verify(self, session: Session, *, batch: int = 5000) -> VerifyResult:
         """Walk the whole chain; report the first broken link."""
         head = session.execute(select(LedgerHead).where(LedgerHead.id == 1)).scalar_one()

@@ -197,3 +197,14 @@ def test_core_down_fails_fast_with_a_readable_reason(make_edge: EdgeFactory) -> 
         assert error["payload"]["code"] == "core_unavailable"
         assert events[-1]["payload"]["status"] == "failed"
         assert events[-1]["causation_id"] == error["event_id"]
+
+
+def test_every_task_event_after_the_input_has_a_cause(edge: httpx.Client) -> None:
+    sent = send(edge, "Explain causation")
+    wait_task(edge, sent["task_id"])
+    events = timeline(edge, sent["conversation_id"])
+    ids = {e["event_id"] for e in events}
+    assert events[0]["type"] == "InputEvent"
+    assert events[0]["causation_id"] is None
+    for event in events[1:]:
+        assert event["causation_id"] in ids, event
