@@ -94,7 +94,10 @@ def up(
     _echo("Steward is up:")
     _echo(f"  Edge (the agent's API)        {edge.url}   docs: {edge.url}/docs")
     _echo(f"  Core (OpenAI-compatible API)  {core.url}/v1   health: {core.url}/health")
-    _echo("The owner's token was printed above when Steward first started.")
+    _echo(
+        "The owner's token was printed when Steward first started "
+        "(lost it? `steward users token owner` issues a new one)."
+    )
     _echo("Press Ctrl-C to stop.")
     raise typer.Exit(supervisor.run_until_stopped())
 
@@ -131,6 +134,24 @@ def users_add(
         db.dispose()
     _echo(f"Created {principal.role} '{principal.name}' ({principal.user_id}).")
     _echo("Their token (shown only this once; it is stored hashed):")
+    typer.echo(token)
+
+
+@users_app.command("token")
+def users_token(
+    name: Annotated[str, typer.Argument(help="The user, e.g. owner.")] = "owner",
+) -> None:
+    """Issue a new token for a user and revoke their old ones (for a lost or leaked token)."""
+    db = _database()
+    try:
+        with db.write() as s:
+            principal, token = UserStore(LedgerStore()).rotate(s, name)
+    except EdgeError as exc:
+        _echo(f"error: {exc.detail}")
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+    _echo(f"New token for {principal.role} '{principal.name}'; the old ones no longer work:")
     typer.echo(token)
 
 

@@ -4,13 +4,13 @@ token)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.auth.principal import OWNER, ROLES, Principal
 from backend.auth.tokens import generate_token, hash_token
 from backend.clock import now_text
-from backend.errors import Conflict, Unprocessable
+from backend.errors import Conflict, NotFound, Unprocessable
 from backend.ids import new_id
 from backend.ledger.events import SYSTEM, Actor, EventType, NewEvent
 from backend.ledger.store import LedgerStore
@@ -67,6 +67,31 @@ class UserStore:
             return None
         _, plain = self.create(session, "owner", OWNER, token=token)
         return None if token else plain
+
+    def rotate(
+        self, session: Session, name: str, *, actor: Actor = SYSTEM
+    ) -> tuple[Principal, str]:
+        """Revoke every token of user `name` and issue a new one (shown once)."""
+        user = session.scalar(select(User).where(User.name == name))
+        if user is None:
+            raise NotFound(f"No user named '{name}'.", code="user_not_found")
+        now = now_text()
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        plain = generate_token()
+        session.add(
+            ApiToken(
+                id=new_id("tok"), user_id=user.id, token_hash=hash_token(plain), created_at=now
+            )
+        )
+        self.ledger.append(
+            session,
+            NewEvent(EventType.USER, {"phase": "token_rotated", "user_id": user.id}, actor=actor),
+        )
+        return Principal(user.id, user.name, user.role), plain
 
     def resolve(self, session: Session, token: str) -> Principal | None:
         """The user a bearer token belongs to, if it is valid."""

@@ -66,3 +66,30 @@ def test_generated_owner_token_is_printed_once_and_works(
         "SELECT payload FROM ledger_events"
     )
     assert all(token not in payload for (payload,) in ledger)
+
+
+def test_steward_users_token_replaces_a_lost_token(tmp_path: Path, core_url: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    steward = str(Path(sys.executable).parent / "steward")
+    settings = edge_settings(tmp_path / "d", core_url)
+    with serve(create_app(settings)):
+        pass  # first start: the owner exists with OWNER_TOKEN
+    env = {**os.environ, "STEWARD_DATA_DIR": str(tmp_path / "d")}
+    out = subprocess.run(
+        [steward, "users", "token", "owner"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
+    )
+    new_token = out.stdout.strip()
+    assert new_token.startswith("stw_")
+    with serve(create_app(settings)) as url:
+        old = httpx.get(url + "/v1/me", headers={"Authorization": f"Bearer {OWNER_TOKEN}"})
+        new = httpx.get(url + "/v1/me", headers={"Authorization": f"Bearer {new_token}"})
+    assert old.status_code == 401
+    assert new.json()["role"] == "owner"
