@@ -21,6 +21,7 @@ from backend.ids import ID_PATTERN, new_id
 from backend.ledger.events import EventType, NewEvent
 from backend.ledger.hashing import canonical
 from backend.ledger.store import LedgerStore
+from backend.pagination import next_cursor, parse_cursor
 from backend.storage.db import Database
 from backend.storage.models import Conversation, Message, Task
 
@@ -178,12 +179,7 @@ class AgentService:
         limit: int,
     ) -> dict[str, Any]:
         """Tasks newest first, `{data, next_cursor}`."""
-        before = None
-        if cursor:
-            created, _, tid = cursor.partition("|")
-            if not tid:
-                raise Unprocessable("The cursor is not one this API returned.", code="bad_cursor")
-            before = (created, tid)
+        before = parse_cursor(cursor)
         with self.db.read() as s:
             rows = self.tasks.page(
                 s,
@@ -194,11 +190,7 @@ class AgentService:
                 limit=limit + 1,
             )
             data = [task_public(t) for t in rows[:limit]]
-        next_cursor = None
-        if len(rows) > limit:
-            last = rows[limit - 1]
-            next_cursor = f"{last.created_at}|{last.id}"
-        return {"data": data, "next_cursor": next_cursor}
+        return {"data": data, "next_cursor": next_cursor(rows, limit)}
 
     def cancel(self, principal: Principal, task_id: str) -> tuple[dict[str, Any], bool]:
         """Cancel a task. Queued or waiting: at once. Running: at its next step.

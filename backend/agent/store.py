@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
+from backend.pagination import before as keyset_before
 from backend.storage.models import LANE_BUSY, Conversation, Message, Task
 
 TERMINAL = ("completed", "failed", "cancelled")
@@ -85,10 +86,7 @@ class TaskStore:
         if status is not None:
             query = query.where(Task.status == status)
         if before is not None:
-            created, tid = before
-            query = query.where(
-                (Task.created_at < created) | and_(Task.created_at == created, Task.id < tid)
-            )
+            query = query.where(keyset_before(Task.created_at, Task.id, before))
         return session.scalars(
             query.order_by(Task.created_at.desc(), Task.id.desc()).limit(limit)
         ).all()

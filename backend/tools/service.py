@@ -25,10 +25,11 @@ from sqlalchemy.orm import Session
 from backend.agent.store import TaskStore
 from backend.auth.principal import Principal
 from backend.clock import now, now_text, rfc3339
-from backend.errors import Conflict, NotFound, Unprocessable
+from backend.errors import Conflict, NotFound
 from backend.ids import new_id
 from backend.ledger.events import SYSTEM, Actor, EventType, NewEvent
 from backend.ledger.store import LedgerStore
+from backend.pagination import next_cursor, parse_cursor
 from backend.process_identity import is_dead, new_owner_id
 from backend.settings import EdgeSettings
 from backend.storage.db import Database
@@ -261,12 +262,7 @@ class ToolService:
     def list_approvals(
         self, principal: Principal, status: str | None, cursor: str | None, limit: int
     ) -> dict[str, Any]:
-        before = None
-        if cursor:
-            created, _, aid = cursor.partition("|")
-            if not aid:
-                raise Unprocessable("The cursor is not one this API returned.", code="bad_cursor")
-            before = (created, aid)
+        before = parse_cursor(cursor)
         with self.db.read() as s:
             rows = self.store.approvals(
                 s,
@@ -277,11 +273,7 @@ class ToolService:
             )
             data = [approval_public(a, self.store.call(s, a.tool_call_id)) for a in rows[:limit]]
         data.sort(key=lambda a: a["status"] != "pending")
-        next_cursor = None
-        if len(rows) > limit:
-            last = rows[limit - 1]
-            next_cursor = f"{last.created_at}|{last.id}"
-        return {"data": data, "next_cursor": next_cursor}
+        return {"data": data, "next_cursor": next_cursor(rows, limit)}
 
     def get_approval(self, principal: Principal, approval_id: str) -> dict[str, Any]:
         with self.db.read() as s:
@@ -317,45 +309,38 @@ class ToolService:
             return await asyncio.to_thread(self._finish, call_id, None, error, 0.0, started)
         return await self._run(spec, args, call_id, requester, conv, task, started)
 
+    def _decide(
+        self, s: Session, principal: Principal, approval_id: str, status: str, reason: str | None
+    ) -> tuple[ToolCall, str]:
+        """Move a pending approval to `status` once and record it; (its call, the event id)."""
+        approval, call = self._pending(s, approval_id)
+        if not self.store.decide(
+            s,
+            approval_id,
+            status,
+            decided_by=principal.user_id,
+            decided_at=now_text(),
+            reason=reason,
+        ):
+            raise self._already_decided(approval_id, "decided")
+        s.refresh(approval)
+        return call, self._approval_event(s, approval, call, principal.actor, status, None)
+
     def _claim_approval(
         self, principal: Principal, approval_id: str, reason: str | None
     ) -> tuple[str, dict[str, Any], str]:
         with self.db.write() as s:
-            approval, call = self._pending(s, approval_id)
-            stamp = now_text()
-            if not self.store.decide(
-                s,
-                approval_id,
-                "approved",
-                decided_by=principal.user_id,
-                decided_at=stamp,
-                reason=reason,
-            ):
-                raise self._already_decided(approval_id, "decided")
-            s.refresh(approval)
-            cause = self._approval_event(s, approval, call, principal.actor, "approved", None)
+            call, cause = self._decide(s, principal, approval_id, "approved", reason)
             started = self._start(s, call, principal.actor, cause)
             return call.tool, json.loads(call.args), started
 
     def reject(self, principal: Principal, approval_id: str, reason: str | None) -> dict[str, Any]:
         """Record the refusal; the waiting task continues with it."""
         with self.db.write() as s:
-            approval, call = self._pending(s, approval_id)
-            stamp = now_text()
-            if not self.store.decide(
-                s,
-                approval_id,
-                "rejected",
-                decided_by=principal.user_id,
-                decided_at=stamp,
-                reason=reason,
-            ):
-                raise self._already_decided(approval_id, "decided")
-            s.refresh(approval)
-            cause = self._approval_event(s, approval, call, principal.actor, "rejected", None)
+            call, cause = self._decide(s, principal, approval_id, "rejected", reason)
             call.status = "rejected"
             call.error = f"the owner rejected this call{': ' + reason if reason else ''}"
-            call.finished_at = stamp
+            call.finished_at = now_text()
             self._event(s, call, principal.actor, "rejected", cause, reason=reason)
             task_id = call.task_id
         self._resume_task(task_id, approval_id)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from backend.pagination import before as keyset_before
 from backend.storage.models import Approval, ToolCall, ToolRecord
 from backend.tools.registry import ToolSpec
 
@@ -93,11 +94,7 @@ class ToolStore:
         if user_id is not None:
             query = query.where(Approval.requested_by == user_id)
         if before is not None:
-            created, aid = before
-            query = query.where(
-                (Approval.created_at < created)
-                | ((Approval.created_at == created) & (Approval.id < aid))
-            )
+            query = query.where(keyset_before(Approval.created_at, Approval.id, before))
         return session.scalars(
             query.order_by(Approval.created_at.desc(), Approval.id.desc()).limit(limit)
         ).all()
