@@ -69,6 +69,9 @@ def up(
         raise typer.Exit(2)
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {"CORE_BACKEND": backend, "CORE_MODEL_DIR": str(data_dir.resolve() / "models")}
+    # The embedder's matrix products share the CPU with llama.cpp's threads; one BLAS
+    # thread is faster than several fighting over the same cores (bench/embeddings.py).
+    env.setdefault("OPENBLAS_NUM_THREADS", os.environ.get("OPENBLAS_NUM_THREADS", "1"))
     if upstream_url:
         env["CORE_UPSTREAM_BASE_URL"] = upstream_url
     if model_path:

@@ -62,3 +62,7 @@ class PayloadTooLarge(EdgeError):
 
 class Unprocessable(EdgeError):
     status, code, title = 422, "validation_failed", "Invalid request"
+
+
+class ServiceUnavailable(EdgeError):
+    status, code, title = 503, "service_unavailable", "A service Steward needs is unavailable"

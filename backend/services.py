@@ -12,6 +12,7 @@ from backend.auth.store import UserStore
 from backend.config.service import ConfigService
 from backend.core_client import CoreClient
 from backend.ledger.store import LedgerStore
+from backend.memory.service import MemoryService
 from backend.settings import EdgeSettings
 from backend.storage.db import Database
 from backend.tools.service import ToolService
@@ -33,3 +34,4 @@ class Services:
     tool_sources: ToolSources
     config: ConfigService
     core: CoreClient
+    memory: MemoryService

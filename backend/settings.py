@@ -42,6 +42,16 @@ class EdgeSettings(BaseSettings):
     poll_interval_s: float = Field(default=0.5, gt=0, description="Idle workers look this often.")
     history_messages: int = Field(default=20, ge=0, description="Prior messages in the prompt.")
     model: str = Field(default="default", description="Model id asked of Core.")
+    embedding_model: str = Field(
+        default="default",
+        description="Embedding model asked of Core for memory (default: Core's embedder).",
+    )
+    recall_min_score: float = Field(
+        default=0.3,
+        ge=-1.0,
+        le=1.0,
+        description="Memories less similar than this to a message are not put in its prompt.",
+    )
     webhook_url: str | None = Field(
         default=None, description="Where send_message posts (external_write, after approval)."
     )

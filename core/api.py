@@ -1,4 +1,4 @@
-"""Core's HTTP API: OpenAI-compatible routes over one backend.
+"""Core's HTTP API: OpenAI-compatible routes over a chat backend and an optional embedder.
 
 `create_app(settings)` builds the app; `uvicorn core.api:app` gets one built from the
 environment on first access. Routes parse the body themselves (orjson + pydantic), so every
@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, TypeVar
 
 import orjson
@@ -22,7 +22,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.backends import load_backend
+from core.backends import load_backend, load_embedder
 from core.errors import (
     AuthenticationFailed,
     CoreError,
@@ -96,24 +96,28 @@ def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def create_app(settings: CoreSettings | None = None) -> FastAPI:
-    """Build Core's ASGI app around the backend `settings.backend` names."""
+    """Build Core's ASGI app around the chat backend `settings.backend` names and the
+    embedder `settings.embedding_backend` asks for (if any)."""
     settings = settings or CoreSettings()
     backend = load_backend(settings)
-    gateway = Gateway(backend)
+    embedder = load_embedder(settings)
+    gateway = Gateway(backend, embedder)
     limit = settings.max_body_bytes
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await backend.start()
-        try:
+        async with AsyncExitStack() as stack:
+            for each in gateway.router.backends:
+                await each.start()
+                # Closed in reverse order; one whose start failed was never opened.
+                stack.push_async_callback(each.aclose)
             yield
-        finally:
-            await backend.aclose()
 
     app = FastAPI(
         title="Steward Core",
         version="0.1.0",
-        summary="OpenAI-compatible model gateway (mock, llama.cpp and upstream backends).",
+        summary="OpenAI-compatible model gateway (mock, llama.cpp and upstream backends, "
+        "local MiniLM embeddings).",
         lifespan=lifespan,
     )
     app.state.gateway = gateway
@@ -161,9 +165,20 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
     @app.get("/health")
     async def health() -> Response:
         details = await backend.health()
-        return _json(
-            {"status": "ok", "backend": backend.name, "models": backend.models(), **details}
-        )
+        body: dict[str, Any] = {
+            "status": "ok",
+            "backend": backend.name,
+            "models": backend.models(),
+            **details,
+        }
+        if embedder is not None:
+            embedding = await embedder.health()
+            body["embeddings"] = {
+                "backend": embedder.name,
+                "models": embedder.models(),
+                **embedding,
+            }
+        return _json(body)
 
     @app.get("/v1/models")
     async def list_models() -> Response:

@@ -1,5 +1,6 @@
-"""The gateway service: resolve the model, check capabilities, call the backend, and shape
-OpenAI responses and stream chunks.
+"""The gateway service: resolve the model to a backend (the chat backend or the dedicated
+embedder, `core.routing`), check capabilities, call it, and shape OpenAI responses and
+stream chunks.
 
 Routes (`core.api`) only parse and call these functions. Every check that can refuse a
 request happens before the backend is called; a stream's first delta is awaited before the
@@ -20,11 +21,11 @@ from typing import Any
 import orjson
 
 from core.backends.base import Backend, Capability, ChatDelta, ChatResult
-from core.errors import CoreError, InvalidRequest, ModelNotFound
+from core.errors import CoreError, InvalidRequest
+from core.routing import ModelRouter, Route
 from core.schemas import ChatCompletionRequest, EmbeddingRequest, Usage
 
 log = logging.getLogger("steward.core")
-DEFAULT_ALIAS = "default"
 _DONE = b"data: [DONE]\n\n"
 
 
@@ -49,56 +50,38 @@ def _base64_vector(vector: list[float]) -> list[float] | str:
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
 
 
-class Gateway:
-    """Core's service layer over one backend."""
+def _model_card(route: Route) -> dict[str, Any]:
+    return {
+        "id": route.model,
+        "object": "model",
+        "created": 0,
+        "owned_by": f"steward-{route.backend.name}",
+    }
 
-    def __init__(self, backend: Backend):
+
+class Gateway:
+    """Core's service layer over a chat backend and an optional dedicated embedder."""
+
+    def __init__(self, backend: Backend, embedder: Backend | None = None):
         self.backend = backend
+        self.embedder = embedder
+        self.router = ModelRouter(backend, embedder)
 
     # --- models ---------------------------------------------------------------------
 
-    async def resolve_model(self, requested: str) -> str:
-        """The served model id for `requested`; `default` means the backend's first model."""
-        served = self.backend.models() or await self.backend.ensure_models()
-        if requested in served:
-            return requested
-        if requested == DEFAULT_ALIAS and served:
-            return served[0]
-        raise ModelNotFound(
-            f"The model '{requested}' does not exist on this Core (backend "
-            f"'{self.backend.name}'). Available: {', '.join(served) or 'none'}.",
-            param="model",
-        )
-
     def list_models(self) -> dict[str, Any]:
-        """`GET /v1/models`."""
-        return {
-            "object": "list",
-            "data": [
-                {
-                    "id": m,
-                    "object": "model",
-                    "created": 0,
-                    "owned_by": f"steward-{self.backend.name}",
-                }
-                for m in self.backend.models()
-            ],
-        }
+        """`GET /v1/models`: the chat backend's models, then the embedder's."""
+        return {"object": "list", "data": [_model_card(r) for r in self.router.served()]}
 
     async def get_model(self, model_id: str) -> dict[str, Any]:
         """`GET /v1/models/{id}`."""
-        model = await self.resolve_model(model_id)
-        return {
-            "id": model,
-            "object": "model",
-            "created": 0,
-            "owned_by": f"steward-{self.backend.name}",
-        }
+        return _model_card(await self.router.lookup(model_id))
 
     # --- chat -----------------------------------------------------------------------
 
-    async def _check_chat(self, request: ChatCompletionRequest) -> str:
-        model = await self.resolve_model(request.model)
+    async def _check_chat(self, request: ChatCompletionRequest) -> Route:
+        route = await self.router.for_chat(request.model)
+        backend = route.backend
         if request.n is not None and request.n > 1:
             raise InvalidRequest(
                 "n > 1 is not supported: Core returns one choice per request. Send n requests.",
@@ -106,9 +89,9 @@ class Gateway:
                 code="unsupported_parameter",
             )
         forcing = request.tool_choice not in (None, "auto", "none")
-        if forcing and Capability.TOOLS not in self.backend.capabilities:
+        if forcing and Capability.TOOLS not in backend.capabilities:
             raise InvalidRequest(
-                f"The {self.backend.name} backend cannot be forced to call a tool; use "
+                f"The {backend.name} backend cannot be forced to call a tool; use "
                 "tool_choice 'auto' or 'none', or a backend with tool support.",
                 param="tool_choice",
                 code="unsupported_parameter",
@@ -117,12 +100,12 @@ class Gateway:
             raise InvalidRequest(
                 "tool_choice asks for a tool call but no tools were given.", param="tool_choice"
             )
-        return model
+        return route
 
     async def complete(self, request: ChatCompletionRequest) -> dict[str, Any]:
         """A non-streaming `chat.completion` body."""
-        model = await self._check_chat(request)
-        result: ChatResult = await self.backend.chat(request, model)
+        backend, model = await self._check_chat(request)
+        result: ChatResult = await backend.chat(request, model)
         message: dict[str, Any] = {"role": "assistant", "content": result.content}
         if result.tool_calls:
             message["tool_calls"] = result.tool_calls
@@ -140,7 +123,7 @@ class Gateway:
                 }
             ],
             "usage": _usage(result.prompt_tokens, result.completion_tokens),
-            "system_fingerprint": f"steward-{self.backend.name}",
+            "system_fingerprint": f"steward-{backend.name}",
         }
 
     async def open_stream(self, request: ChatCompletionRequest) -> AsyncIterator[bytes]:
@@ -148,11 +131,11 @@ class Gateway:
 
         Raises before returning if the backend fails to produce its first delta.
         """
-        model = await self._check_chat(request)
-        if Capability.STREAM not in self.backend.capabilities:
-            deltas = Backend.chat_stream(self.backend, request, model)
+        backend, model = await self._check_chat(request)
+        if Capability.STREAM not in backend.capabilities:
+            deltas = Backend.chat_stream(backend, request, model)
         else:
-            deltas = self.backend.chat_stream(request, model)
+            deltas = backend.chat_stream(request, model)
         try:
             first = await anext(deltas)
         except StopAsyncIteration:
@@ -161,10 +144,11 @@ class Gateway:
             await deltas.aclose()
             raise
         include_usage = bool(request.stream_options and request.stream_options.include_usage)
-        return self._frames(model, first, deltas, include_usage)
+        return self._frames(backend, model, first, deltas, include_usage)
 
     async def _frames(
         self,
+        backend: Backend,
         model: str,
         first: ChatDelta,
         rest: AsyncGenerator[ChatDelta, None],
@@ -175,7 +159,7 @@ class Gateway:
             "object": "chat.completion.chunk",
             "created": int(time.time()),
             "model": model,
-            "system_fingerprint": f"steward-{self.backend.name}",
+            "system_fingerprint": f"steward-{backend.name}",
         }
 
         def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
@@ -211,7 +195,7 @@ class Gateway:
         except CoreError as exc:
             yield _sse(exc.body())
         except Exception:
-            log.exception("backend %s failed mid-stream", self.backend.name)
+            log.exception("backend %s failed mid-stream", backend.name)
             yield _sse(CoreError("The backend failed mid-stream; see Core's log.").body())
         finally:
             await rest.aclose()
@@ -220,14 +204,8 @@ class Gateway:
 
     async def embed(self, request: EmbeddingRequest) -> dict[str, Any]:
         """A `list` of embeddings in input order."""
-        model = await self.resolve_model(request.model)
-        if Capability.EMBEDDINGS not in self.backend.capabilities:
-            raise InvalidRequest(
-                f"The {self.backend.name} backend does not serve embeddings.",
-                param="model",
-                code="unsupported_operation",
-            )
-        result = await self.backend.embed(request.inputs, model)
+        backend, model = await self.router.for_embeddings(request.model)
+        result = await backend.embed(request.inputs, model)
         if request.dimensions is not None and request.dimensions != len(result.vectors[0]):
             raise InvalidRequest(
                 f"The model '{model}' has {len(result.vectors[0])} dimensions; it cannot return "

@@ -22,6 +22,13 @@ class CoreSettings(BaseSettings):
         description="Which backend answers: mock (deterministic, offline), llamacpp (local "
         "GGUF in-process) or openai (any OpenAI-compatible upstream).",
     )
+    embedding_backend: str | None = Field(
+        default=None,
+        description="Which backend serves /v1/embeddings beside the chat backend. Unset: "
+        "minilm (all-MiniLM-L6-v2, needs the `embeddings` extra) when CORE_BACKEND is "
+        "llamacpp, else the chat backend itself. `backend`: the chat backend's own "
+        "embeddings. Or any backend name, e.g. minilm.",
+    )
     api_key: SecretStr | None = Field(
         default=None,
         description="If set, every route but /health requires `Authorization: Bearer <key>`. "

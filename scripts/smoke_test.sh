@@ -141,4 +141,38 @@ else
   ok "rolled back; the reply has ${#again} characters again"
 fi
 
+echo "== Memory"
+remember() {  # remember TEXT [CONFIDENCE] -> prints the write's JSON
+  curl -sf "${auth[@]}" "$EDGE/v1/memory/write" -H 'content-type: application/json' \
+    -d "{\"text\":\"$1\",\"confidence\":${2:-0.95}}" || fail "memory write: $1"
+}
+recall() {  # recall TEXT -> prints the query's JSON
+  curl -sf "${auth[@]}" "$EDGE/v1/memory/query" -H 'content-type: application/json' \
+    -d "{\"text\":\"$1\",\"top_k\":3}" || fail "memory query: $1"
+}
+tag="smoke$RANDOM$RANDOM"
+fact="The spare key for $tag is under the blue flowerpot."
+w=$(remember "$fact")
+[ "$(jget "$w" 'd["status"]')" = stored ] || fail "a plain fact is stored" "$w"
+memid=$(jget "$w" 'd["memory"]["memory_id"]')
+ok "a plain fact is stored: $memid"
+q=$(recall "where is the spare key for $tag")
+[ "$(jget "$q" 'd["data"][0]["memory_id"]')" = "$memid" ] || fail "query finds it first" "$q"
+ok "query finds it first (score $(jget "$q" 'round(d["data"][0]["score"], 3)'))"
+w=$(remember "My $tag PIN code is 4071" 0.99)
+[ "$(jget "$w" 'd["status"]')" = candidate ] || fail "a credential becomes a candidate" "$w"
+ok "a credential becomes a candidate: $(jget "$w" '", ".join(d["reasons"])')"
+cand=$(jget "$w" 'd["candidate"]["candidate_id"]')
+curl -sf "${auth[@]}" -X POST "$EDGE/v1/memory/candidates/$cand:reject" >/dev/null || fail "reject"
+ok "the owner rejects it"
+w=$(remember "I think $tag might open on Sundays" 0.3)
+cand=$(jget "$w" 'd["candidate"]["candidate_id"]')
+a=$(curl -sf "${auth[@]}" -X POST "$EDGE/v1/memory/candidates/$cand:approve") || fail "approve"
+ok "a low-confidence candidate approved: now $(jget "$a" 'd["memory_id"]')"
+curl -sf "${auth[@]}" -X DELETE "$EDGE/v1/memory/items/$memid" >/dev/null || fail "delete"
+q=$(recall "where is the spare key for $tag")
+[ "$(jget "$q" 'any(x["memory_id"] == "'"$memid"'" for x in d["data"])')" = False ] \
+  || fail "a deleted item is gone" "$q"
+ok "a deleted item is never returned again"
+
 echo "smoke: $pass passed, 0 failed"

@@ -6,6 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/bootstrap.sh
 ensure_uv
-sync_env --extra llamacpp
+sync_env --extra llamacpp --extra embeddings
 step "Starting Steward"
 exec uv run --no-sync steward up "$@"

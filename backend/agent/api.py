@@ -31,6 +31,11 @@ from backend.config import routes as config_routes
 from backend.config.service import ConfigService
 from backend.core_client import CoreClient
 from backend.ledger.store import LedgerStore
+from backend.memory import routes as memory_routes
+from backend.memory.embeddings import EmbeddingClient
+from backend.memory.search import MemorySearch
+from backend.memory.service import MemoryService
+from backend.memory.vectors import MemoryVectors
 from backend.services import Services
 from backend.settings import EdgeSettings
 from backend.storage.db import Database
@@ -100,14 +105,17 @@ def create_app(
             retries=settings.core_retries,
             transport=core_transport,
         )
+        config = ConfigService(db, ledger)
+        await asyncio.to_thread(config.ensure_seed)
+        embeddings = EmbeddingClient(db, core, settings.embedding_model)
+        search = MemorySearch(db, embeddings, MemoryVectors(db))
+        memory = MemoryService(db, ledger, config, search)
         registry = ToolRegistry()
         sources = ToolSources(registry, settings)
         await sources.start()
-        tools = ToolService(settings, db, ledger, registry, tasks)
+        tools = ToolService(settings, db, ledger, registry, tasks, memory)
         await asyncio.to_thread(tools.sync_registry)
         await asyncio.to_thread(tools.recover_interrupted)
-        config = ConfigService(db, ledger)
-        await asyncio.to_thread(config.ensure_seed)
         services = Services(
             settings,
             db,
@@ -120,9 +128,10 @@ def create_app(
             sources,
             config,
             core,
+            memory,
         )
         app.state.services = services
-        agent = AgentLoop(settings, db, ledger, tasks, core, bus, tools, config)
+        agent = AgentLoop(settings, db, ledger, tasks, core, bus, tools, config, memory)
         pool = WorkerPool(settings, db, ledger, tasks, bus, agent)
         app.state.workers = pool
         if settings.workers > 0:
@@ -158,6 +167,7 @@ def create_app(
     app.include_router(tool_routes.router)
     app.include_router(user_routes.router)
     app.include_router(config_routes.router)
+    app.include_router(memory_routes.router)
     return app
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from backend.agent.bus import TaskBus
 from backend.agent.prompt import ReplyStyle, build_messages
+from backend.agent.recall import RECALL_PHASES, recall_payload, recalled_texts
 from backend.agent.store import TaskStore
 from backend.agent.tool_steps import ToolCallRequest, assistant_turn, run_tool_call
 from backend.auth.principal import Principal
@@ -32,6 +33,7 @@ from backend.config.service import ConfigService, Effective
 from backend.core_client import ChatCompletion, CoreClient, CoreClientError
 from backend.ledger.events import EventType, NewEvent, StoredEvent
 from backend.ledger.store import LedgerStore
+from backend.memory.service import MemoryService
 from backend.settings import EdgeSettings
 from backend.storage.db import Database
 from backend.storage.models import Message, Task, User
@@ -85,6 +87,7 @@ class AgentLoop:
         bus: TaskBus,
         tools: ToolService,
         config: ConfigService,
+        memory: MemoryService,
     ):
         self.settings = settings
         self.db = db
@@ -94,6 +97,7 @@ class AgentLoop:
         self.bus = bus
         self.tools = tools
         self.config = config
+        self.memory = memory
         self._health: tuple[float, dict[str, Any]] | None = None
         self._last_duration = 0.0
 
@@ -153,10 +157,23 @@ class AgentLoop:
                 "reason": "Core's configured backend and default model; no routing rule applies",
             }
             route = await self._record(claimed, EventType.ROUTE, payload, plan.event_id)
+        recall = ctx.recorded.get(EventType.MEMORY)
+        if recall is None:
+            memory = ctx.config.config.memory
+            payload = await recall_payload(
+                self.memory,
+                claimed.user_id,
+                claimed.input_text,
+                enabled=memory.enabled,
+                top_k=memory.top_k,
+                min_score=self.settings.recall_min_score,
+            )
+            recall = await self._record(claimed, EventType.MEMORY, payload, route.event_id)
+        memories = await asyncio.to_thread(recalled_texts, self.db, recall)
         reply = ctx.config.config.reply
         style = ReplyStyle(reply.verbosity, reply.tone, reply.language, reply.format)
-        transcript = build_messages(style, ctx.history, claimed.input_text)
-        step, cause = 0, route.event_id
+        transcript = build_messages(style, ctx.history, claimed.input_text, memories)
+        step, cause = 0, recall.event_id
         for turn in ctx.turns:
             step, cause = turn.payload["step"], turn.event_id
             calls = [ToolCallRequest(**c) for c in turn.payload["tool_calls"]]
@@ -279,7 +296,9 @@ class AgentLoop:
         for e in events:
             if e.type == EventType.PLAN and e.payload.get("phase") == "tool_calls":
                 turns.append(e)
-            elif e.type in (EventType.PLAN, EventType.ROUTE):
+            elif e.type in (EventType.PLAN, EventType.ROUTE) or (
+                e.type == EventType.MEMORY and e.payload.get("phase") in RECALL_PHASES
+            ):
                 recorded.setdefault(e.type, e)
         input_event = next((e.event_id for e in events if e.type == EventType.INPUT), None)
         return _Context(history, recorded, input_event, turns, principal, config)

@@ -1,5 +1,5 @@
-"""The prompt of one task: the system prompt (Steward's role and the reply style), the
-conversation's recent history, and the new message."""
+"""The prompt of one task: the system prompt (Steward's role, what it remembers that is
+relevant, and the reply style), the conversation's recent history, and the new message."""
 
 from __future__ import annotations
 
@@ -24,18 +24,27 @@ class ReplyStyle:
     format: str = "plain"
 
 
-def system_prompt(style: ReplyStyle) -> str:
+MEMORY_HEADING = "What you remember about the user (use it only when it is relevant):"
+
+
+def system_prompt(style: ReplyStyle, memories: list[str] | None = None) -> str:
     """Steward's system prompt, ending in the structured reply-style line Core backends read."""
+    remembered = ""
+    if memories:
+        remembered = MEMORY_HEADING + "\n" + "\n".join(f"- {m}" for m in memories) + "\n"
     return (
-        f"{SYSTEM_ROLE}\n"
+        f"{SYSTEM_ROLE}\n{remembered}"
         f"Reply style: verbosity={style.verbosity}; tone={style.tone}; "
         f"language={style.language}; format={style.format}"
     )
 
 
-def build_messages(style: ReplyStyle, history: list[Message], text: str) -> list[dict[str, Any]]:
+def build_messages(
+    style: ReplyStyle, history: list[Message], text: str, memories: list[str] | None = None
+) -> list[dict[str, Any]]:
     """OpenAI chat messages for a task."""
-    messages: list[dict[str, Any]] = [{"role": "system", "content": system_prompt(style)}]
+    system = system_prompt(style, memories)
+    messages: list[dict[str, Any]] = [{"role": "system", "content": system}]
     messages += [{"role": m.role, "content": m.content} for m in history]
     messages.append({"role": "user", "content": text})
     return messages

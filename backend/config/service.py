@@ -112,6 +112,12 @@ class ConfigService:
         """The config a task runs under (its conversation's effective config)."""
         return self._effective(s, f"conversation:{conversation_id}")
 
+    def for_user(self, s: Session, user_id: str, conversation_id: str | None = None) -> Effective:
+        """The config in force for a user (in a conversation, when there is one)."""
+        if conversation_id is not None:
+            return self.for_task(s, conversation_id)
+        return self._effective(s, f"user:{user_id}")
+
     def _check_visible(self, s: Session, principal: Principal, scope: str) -> None:
         if principal.is_owner or scope == "global":
             return

@@ -9,7 +9,18 @@ these classes mirror them for queries.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 LANE_BUSY = ("running", "waiting_approval")
@@ -201,4 +212,64 @@ class ConfigRevision(Base):
     rolls_back: Mapped[str | None] = mapped_column(String(40))
     changes: Mapped[str] = mapped_column(Text)
     committed_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[str] = mapped_column(String(32))
+
+
+class _MemoryFields:
+    """Columns memory items and candidates share (see migration 0004)."""
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(40))
+    confidence: Mapped[float] = mapped_column(Float)
+    origin: Mapped[str] = mapped_column(String(16))
+    impact: Mapped[str] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(200))
+    source_event_id: Mapped[str] = mapped_column(String(40))
+    task_id: Mapped[str | None] = mapped_column(String(40))
+    conversation_id: Mapped[str | None] = mapped_column(String(80))
+    actor_id: Mapped[str] = mapped_column(String(40))
+    confirmations: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[str] = mapped_column(String(32))
+
+
+class MemoryItem(_MemoryFields, Base):
+    __tablename__ = "memory_items"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[int] = mapped_column(BigInteger, unique=True)
+    candidate_id: Mapped[str | None] = mapped_column(String(40))
+    supersedes: Mapped[str | None] = mapped_column(String(40))
+    superseded_by: Mapped[str | None] = mapped_column(String(40))
+    deleted_by: Mapped[str | None] = mapped_column(String(40))
+    deleted_at: Mapped[str | None] = mapped_column(String(32))
+    __table_args__ = (
+        Index("ix_memory_items_user_status", "user_id", "status", "key"),
+        Index("ix_memory_items_sha", "user_id", "text_sha256"),
+    )
+
+
+class MemoryCandidate(_MemoryFields, Base):
+    __tablename__ = "memory_candidates"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    reasons: Mapped[str] = mapped_column(Text)
+    supersedes: Mapped[str | None] = mapped_column(String(40))
+    memory_id: Mapped[str | None] = mapped_column(String(40))
+    decided_by: Mapped[str | None] = mapped_column(String(40))
+    decided_at: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        Index("ix_memory_candidates_status", "status", "created_at", "id"),
+        Index("ix_memory_candidates_sha", "user_id", "text_sha256"),
+    )
+
+
+class EmbeddingCacheEntry(Base):
+    __tablename__ = "embedding_cache"
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    content_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    dim: Mapped[int] = mapped_column(Integer)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[str] = mapped_column(String(32))

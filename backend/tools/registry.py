@@ -41,7 +41,8 @@ class Risk(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ToolContext:
-    """What a tool may know about the call: who asked, where, and its workspace."""
+    """What a tool may know about the call: who asked, where, its workspace, the event that
+    started it (provenance for what it writes) and Edge's memory."""
 
     user_id: str
     role: str
@@ -50,6 +51,8 @@ class ToolContext:
     tool_call_id: str
     workspace: Any = None
     settings: Any = None
+    event_id: str | None = None
+    memory: Any = None
 
 
 class ArgumentsInvalid(Exception):

@@ -61,8 +61,10 @@ class ToolService:
         ledger: LedgerStore,
         registry: ToolRegistry,
         tasks: TaskStore,
+        memory: Any = None,
     ):
         self.settings = settings
+        self.memory = memory
         self.db = db
         self.ledger = ledger
         self.registry = registry
@@ -224,6 +226,8 @@ class ToolService:
             tool_call_id=call_id,
             workspace=self.settings.workspace,
             settings=self.settings,
+            event_id=started_event,
+            memory=self.memory,
         )
         started = time.monotonic()
         result: Any = None

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from backend.tools import builtins
+from backend.tools import builtins, memory_tools
 from backend.tools.mcp_source import McpSource
 from backend.tools.registry import ToolRegistry, ToolSpec
 
@@ -38,7 +38,8 @@ _ENTRY_POINT_PREFIX = "entrypoint:"
 
 def load_builtin(registry: ToolRegistry) -> list[str]:
     """Register the built-in tools; returns their names."""
-    return registry.add_module(builtins, source=BUILTIN_SOURCE)
+    names = registry.add_module(builtins, source=BUILTIN_SOURCE)
+    return names + registry.add_module(memory_tools, source=BUILTIN_SOURCE)
 
 
 def load_entry_points(registry: ToolRegistry) -> list[str]:

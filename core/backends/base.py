@@ -3,8 +3,10 @@
 Invariants:
 - A backend declares its `capabilities` up front; the gateway refuses a request that needs a
   capability the backend lacks *before* dispatching it, with a clear 400.
-- `chat` is the one required method. `chat_stream` defaults to one delta carrying the whole
-  result; backends that can stream token by token override it.
+- `chat` is the one required method. An embedding-only backend still defines it (to refuse)
+  and sets `serves_chat = False`, so the gateway refuses chat on its models before dispatch.
+- `chat_stream` defaults to one delta carrying the whole result; backends that can stream
+  token by token override it.
 - A backend raises only `core.errors.CoreError` subclasses for failures a client should see
   (unreachable upstream -> `BackendUnavailable`, bad answer -> `BackendFailed`).
 - `models()` lists the model ids it serves; the first is the default (`"default"` aliases it).
@@ -77,6 +79,7 @@ class Backend(ABC):
 
     name: ClassVar[str]
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    serves_chat: ClassVar[bool] = True
 
     @abstractmethod
     def models(self) -> list[str]:

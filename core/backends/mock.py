@@ -6,7 +6,8 @@ Conventions (SPEC §2):
   Malformed JSON arguments are passed through as written: the caller must validate them.
 - When tool results are the last messages, the reply summarises them.
 - Otherwise the reply is composed from the user's text in the style the system prompt asks
-  for (`mock_style`), deterministically.
+  for (`mock_style`), deterministically, and says back the first memory the system prompt
+  lists, if any.
 - Embeddings are lexical (`lexical_embedding`).
 """
 
@@ -19,7 +20,12 @@ from collections.abc import AsyncGenerator
 
 from core.backends.base import Backend, Capability, ChatDelta, ChatResult, EmbeddingResult
 from core.backends.lexical_embedding import embed_text
-from core.backends.mock_reply import compose_reply, summarise_tool_results
+from core.backends.mock_reply import (
+    compose_reply,
+    mention_memory,
+    remembered,
+    summarise_tool_results,
+)
 from core.backends.mock_style import parse_style
 from core.schemas import ChatCompletionRequest, FinishReason, Message, ToolCallOut
 from core.settings import CoreSettings
@@ -125,7 +131,9 @@ class MockBackend(Backend):
         if results:
             text = summarise_tool_results(results, style, user_text)
         else:
-            text = compose_reply(user_text, style)
+            text = mention_memory(
+                compose_reply(user_text, style), remembered(system), style, user_text
+            )
         text, finish = _apply_limits(text, request)
         return ChatResult(text, finish, prompt_tokens, count_tokens(text))
 

@@ -143,3 +143,24 @@ def summarise_tool_results(
     if opener and style.format == "bullets":
         text = opener + "\n" + text
     return text
+
+
+_REMEMBERED = re.compile(r"remember[^\n]*:\n((?:- [^\n]*\n?)+)", re.IGNORECASE)
+
+
+def remembered(system: str) -> list[str]:
+    """The memories a system prompt lists (`- ` lines under a heading about remembering)."""
+    found = _REMEMBERED.search(system)
+    if found is None:
+        return []
+    return [line[2:].strip() for line in found.group(1).splitlines() if line.startswith("- ")]
+
+
+def mention_memory(text: str, memories: list[str], style: ReplyStyle, user_text: str) -> str:
+    """The reply with the most relevant memory (the first listed) said back, so tests and
+    demos can see what reached the model."""
+    if not memories:
+        return text
+    if _language(style, user_text) == "zh":
+        return f"{text}\n（我记得：{memories[0]}）"
+    return f"{text}\n(From what I remember: {memories[0]})"

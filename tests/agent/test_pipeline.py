@@ -41,6 +41,7 @@ def test_message_becomes_a_completed_task_with_its_story(edge: httpx.Client) -> 
         "TaskEvent",
         "PlanEvent",
         "RouteEvent",
+        "MemoryEvent",
         "CompletionEvent",
         "TaskEvent",
     ]
@@ -50,10 +51,12 @@ def test_message_becomes_a_completed_task_with_its_story(edge: httpx.Client) -> 
         "completed",
     ]
     by_id = {e["event_id"]: e for e in events}
-    completion = events[5]
+    completion = events[6]
     assert completion["payload"]["text"] == task["reply"]
     assert completion["payload"]["usage"]["completion_tokens"] > 0
-    assert by_id[completion["causation_id"]]["type"] == "RouteEvent"
+    recall = by_id[completion["causation_id"]]
+    assert (recall["type"], recall["payload"]["phase"]) == ("MemoryEvent", "recalled")
+    assert by_id[recall["causation_id"]]["type"] == "RouteEvent"
     assert events[4]["payload"]["backend"] == "mock"
     assert events[4]["payload"]["model"] == "mock"
     assert events[0]["actor"]["role"] == "owner"

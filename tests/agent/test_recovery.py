@@ -113,6 +113,7 @@ def test_kill9_mid_stream_task_completes_once_after_restart_without_waiting_for_
                 "TaskEvent:running",
                 "PlanEvent",
                 "RouteEvent",  # recorded once: the retry does not repeat them
+                "MemoryEvent",
                 "TaskEvent:queued/recovered",
                 "TaskEvent:running",
                 "CompletionEvent",
@@ -176,7 +177,9 @@ def test_kill9_with_twenty_queued_tasks_loses_none_and_keeps_lanes_fifo(
                 events = timeline(client, lane)
                 completions = [e["task_id"] for e in events if e["type"] == "CompletionEvent"]
                 assert completions == ids, f"{lane} did not complete in submission order"
-                recovered = [e["task_id"] for e in events if e["payload"].get("phase")]
+                recovered = [
+                    e["task_id"] for e in events if e["payload"].get("phase") == "recovered"
+                ]
                 assert recovered == [ids[0]], f"only {lane}'s head was running at the crash"
                 assert [tasks[t]["attempts"] for t in ids] == [2, 1, 1, 1, 1]
             verify = client.get("/v1/audit/verify").json()

@@ -169,12 +169,13 @@ def test_late_client_gets_the_whole_story_and_the_stream_ends(
         "TaskEvent",
         "PlanEvent",
         "RouteEvent",
+        "MemoryEvent",
         "CompletionEvent",
         "TaskEvent",
     ]
     statuses = [f.data["payload"]["status"] for f in frames if f.event == "TaskEvent"]
     assert statuses == ["queued", "running", "completed"]
-    assert frames[5].data["payload"]["text"] == _expected_reply(3)
+    assert frames[6].data["payload"]["text"] == _expected_reply(3)
     # The frames are the ledger's events, hashes and all.
     assert [f.data for f in frames] == timeline(edge, sent["conversation_id"])
 
@@ -197,7 +198,12 @@ def test_resume_after_a_ledger_event_sends_only_what_followed(
         resumed = list(sse_frames(r))
     check_frames(resumed, task_id, after=int(resume_at))
     assert resumed == full[plan + 1 :]
-    assert [f.event for f in resumed] == ["RouteEvent", "CompletionEvent", "TaskEvent"]
+    assert [f.event for f in resumed] == [
+        "RouteEvent",
+        "MemoryEvent",
+        "CompletionEvent",
+        "TaskEvent",
+    ]
     with edge.stream(
         "GET", _events_url(task_id), params={"after": resume_at}, timeout=READ_TIMEOUT_S
     ) as r:

@@ -43,8 +43,10 @@ def _model_dir() -> Path:
 
 @pytest.fixture(scope="module")
 def llama_url() -> Iterator[str]:
-    """Base URL (without /v1) of a real Core server on the llamacpp backend."""
-    with serve(create_app(CoreSettings(backend="llamacpp", model_dir=_model_dir()))) as url:
+    """Base URL (without /v1) of a real Core server on the llamacpp backend, serving its own
+    embeddings (not the MiniLM embedder Core adds beside llamacpp by default)."""
+    settings = CoreSettings(backend="llamacpp", embedding_backend="backend", model_dir=_model_dir())
+    with serve(create_app(settings)) as url:
         yield url
 
 

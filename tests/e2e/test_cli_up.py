@@ -96,7 +96,11 @@ def test_up_prints_urls_passes_smoke_and_stops_on_ctrl_c(
     assert proc.wait(timeout=20) == 0
     for freed in (port, edge_port):
         with socket.socket() as s:
-            s.bind(("127.0.0.1", freed))  # the port is free again: the server really stopped
+            # Nothing listens any more: the server really stopped. (SO_REUSEADDR, as servers
+            # set it, so connections closing in TIME_WAIT do not count.)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", freed))
+            s.listen()
 
 
 def test_up_explains_a_taken_port(tmp_path: Path) -> None:

@@ -22,7 +22,16 @@ from backend.tools.sources import ToolSources, load_builtin, load_entry_points
 from tests.agent.conftest import EdgeFactory
 
 ECHO_SERVER = str(Path(__file__).with_name("mcp_echo_server.py"))
-BUILTINS = {"calculator", "get_time", "http_post", "notes_write", "send_message", "web_search"}
+BUILTINS = {
+    "calculator",
+    "get_time",
+    "http_post",
+    "memory_query",
+    "memory_write",
+    "notes_write",
+    "send_message",
+    "web_search",
+}
 CTX = ToolContext("usr_1", "owner", None, None, "tc_1")
 
 Install = Callable[[str, dict[str, str]], Path]
