@@ -67,3 +67,18 @@ def test_the_agent_recalls_with_the_real_model(real: Memory) -> None:
     sent = send(real.owner, "I'm locked out, where is the backup key?")
     task = wait_task(real.owner, sent["task_id"])
     assert "From what I remember: The spare house key is under the blue flowerpot." in task["reply"]
+
+
+def test_switching_embedding_models_re_embeds_what_was_remembered(
+    make_edge: EdgeFactory, tmp_path: Path, minilm_core: str
+) -> None:
+    data_dir = tmp_path / "switch"
+    with make_edge(data_dir=data_dir) as on_mock:  # lexical embeddings
+        on_mock.post("/v1/memory/write", json={"text": "The plumber we trust is called Marek."})
+    with make_edge(data_dir=data_dir, core_base_url=minilm_core) as on_minilm:
+        r = on_minilm.post(
+            "/v1/memory/query", json={"text": "who should I call about a leaking pipe"}
+        )
+        assert [x["text"] for x in r.json()["data"]][:1] == [
+            "The plumber we trust is called Marek."
+        ]
