@@ -14,17 +14,17 @@ time to spare against the targets (p50 <= 5 ms at 100k, <= 50 ms at 1M, recall@1
 building does not (it is what a process pays at start-up), so the graph is cheap to build
 and the search wide:
 
-- connectivity 16, expansion_add 64: 8.4k inserts/s at 100k, 3.7k/s at 1M. Cheaper graphs
-  built faster but lost recall at the same search width (at 100k, width 512: 16/40 built
-  1.9x faster, recall 0.971; 12/48 1.5x, 0.978; 24/48 1.3x, 0.984; 16/64 0.991), and
-  recall is what runs short at 1M.
+- connectivity 16, expansion_add 64: 6-8k inserts/s at 100k, 2-4k/s at 1M (the range is
+  other load on the machine). Cheaper graphs built faster but lost recall at the same
+  search width (100k items, width 512, 300 queries: 16/40 built 1.9x faster, recall 0.971;
+  12/48 1.5x, 0.978; 24/48 1.3x, 0.984; 16/64 0.991), and recall is what runs short at 1M.
 - expansion_search grows with the square root of the size (`search_width`): 384 at 100k,
   about 1,200 at 1M, never below 256. A fixed width either wastes time on small graphs or
   loses recall on large ones; measured (1,000 queries):
 
       width            256     384     512     768     1024    1536
       100k  recall     0.965   0.975   0.980   0.983   0.987
-            p50 ms     1.3     1.7     2.2     3.1     ~4
+            p50 ms     1.3     1.7     2.2     3.1     -
       1M    recall             0.951   0.962   0.971   0.976   0.982
             p50 ms             2.7     3.9     5.5     7.8     11.7
 

@@ -126,7 +126,8 @@ def test_identical_vector_scores_one(index: VectorIndex) -> None:
         assert_top_is(index.search(data[key] * 7.0, 3), key)
 
 
-def test_readding_a_key_replaces_its_vector(index: VectorIndex) -> None:
+def test_readding_a_key_replaces_its_vector(impl: Implementation) -> None:
+    index = impl.factory(DIM)
     data = random_vectors(200, seed=4)
     index.add(range(200), data)
     old, new = data[7], random_vectors(1, seed=5)[0]
@@ -134,9 +135,13 @@ def test_readding_a_key_replaces_its_vector(index: VectorIndex) -> None:
     assert len(index) == 200
     assert_top_is(index.search(new, 1), 7)
     results = index.search(old, 200)
-    assert [key for key, _ in results].count(7) == 1
-    score_of_7 = dict(results)[7]
-    assert score_of_7 == pytest.approx(float(unit(old) @ unit(new)), abs=SCORE_TOLERANCE)
+    assert all(score < 0.5 for _, score in results)  # the old vector is gone
+    scores_of_7 = [score for key, score in results if key == 7]
+    if impl.exact:
+        assert len(scores_of_7) == 1
+    assert len(scores_of_7) <= 1
+    for score in scores_of_7:
+        assert score == pytest.approx(float(unit(old) @ unit(new)), abs=SCORE_TOLERANCE)
 
 
 def test_last_vector_for_a_key_in_one_add_wins(index: VectorIndex) -> None:
@@ -146,7 +151,8 @@ def test_last_vector_for_a_key_in_one_add_wins(index: VectorIndex) -> None:
     assert_top_is(index.search(second, 1), 5)
 
 
-def test_removed_keys_disappear_and_unknown_keys_are_ignored(index: VectorIndex) -> None:
+def test_removed_keys_disappear_and_unknown_keys_are_ignored(impl: Implementation) -> None:
+    index = impl.factory(DIM)
     data = random_vectors(300, seed=7)
     index.add(range(300), data)
     removed = list(range(0, 300, 2))
@@ -158,7 +164,13 @@ def test_removed_keys_disappear_and_unknown_keys_are_ignored(index: VectorIndex)
     assert 10**12 not in index
     assert "1" not in index
     returned = {key for key, _ in index.search(data[0], 300)}
-    assert returned == set(range(1, 300, 2))
+    remaining = set(range(1, 300, 2))
+    assert returned <= remaining
+    if impl.exact:
+        assert returned == remaining
+    else:
+        # A graph search asked for everything may miss a few items it cannot reach.
+        assert len(returned) >= 0.95 * len(remaining)
     index.add([0], data[:1])
     assert index.search(data[0], 1)[0][0] == 0
 
