@@ -170,6 +170,52 @@ def users_list() -> None:
         db.dispose()
 
 
+ledger_app = typer.Typer(help="Check the ledger, offline.", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
+
+
+def _existing_database(data_dir: Path | None) -> Database:
+    """The database Edge uses, opened without changing it (no migrations)."""
+    from backend.settings import EdgeSettings
+
+    settings = EdgeSettings(data_dir=data_dir) if data_dir is not None else EdgeSettings()
+    url = settings.resolved_database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        _echo(
+            f"error: there is no Steward database at {url.removeprefix('sqlite:///')}. "
+            "Pass --data-dir (or set STEWARD_DATA_DIR / DATABASE_URL) to where Steward keeps it."
+        )
+        raise typer.Exit(2)
+    return Database(url)
+
+
+@ledger_app.command("verify")
+def ledger_verify(
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Steward's data folder (default: STEWARD_DATA_DIR).")
+    ] = None,
+) -> None:
+    """Walk the whole hash chain; exit 1 naming the first broken link if any."""
+    db = _existing_database(data_dir)
+    try:
+        with db.read() as s:
+            result = LedgerStore().verify(s)
+    except Exception as exc:  # a database that is not Steward's, or is damaged
+        _echo(f"error: the ledger could not be read: {type(exc).__name__}: {exc}")
+        raise typer.Exit(2) from None
+    finally:
+        db.dispose()
+    if result.ok:
+        typer.echo(f"ok: {result.events} events verify; head seq {result.head_seq}")
+        return
+    broken = result.first_broken or {}
+    typer.echo(
+        f"BROKEN at seq {broken.get('seq')} (event {broken.get('event_id')}): "
+        f"{broken.get('reason')}; {result.events} events before it verify"
+    )
+    raise typer.Exit(1)
+
+
 @app.command()
 def version() -> None:
     """Print Steward's version."""
