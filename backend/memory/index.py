@@ -86,6 +86,8 @@ class HybridIndex:
         self.dim = dim
         self.threshold = threshold
         self._inner: ExactIndex | HnswIndex = ExactIndex(dim)
+        self._removed = 0  # removals (and replacements) since the graph was built
+        self.rebuilds = 0
         # Orders writers, so a write made while the graph is being built is never lost;
         # readers use whichever inner index is current and its own lock.
         self._write_lock = threading.Lock()
@@ -110,13 +112,18 @@ class HybridIndex:
         """Add or replace vectors, switching to HNSW if the index would outgrow exact search."""
         with self._write_lock:
             inner = self._inner
-            if isinstance(inner, HnswIndex) or self._fits(inner, keys):
+            if isinstance(inner, HnswIndex):
+                replaced = sum(1 for k in keys if k in inner)
+                inner.add(keys, vectors)
+                self._after_removals(inner, replaced)
+                return
+            if self._fits(inner, keys):
                 inner.add(keys, vectors)
                 return
             graph = HnswIndex(self.dim)
             graph.add(*inner.items())
             graph.add(keys, vectors)  # a ValueError here leaves the exact index in place
-            self._inner = graph
+            self._inner, self._removed = graph, 0
 
     def _fits(self, exact: ExactIndex, keys: Sequence[int] | np.ndarray) -> bool:
         if len(exact) + len(keys) <= self.threshold:
@@ -127,7 +134,28 @@ class HybridIndex:
     def remove(self, keys: Sequence[int] | np.ndarray) -> None:
         """Remove the given keys; keys not in the index are ignored."""
         with self._write_lock:
-            self._inner.remove(keys)
+            inner = self._inner
+            if not isinstance(inner, HnswIndex):
+                inner.remove(keys)
+                return
+            before = len(inner)
+            inner.remove(keys)
+            self._after_removals(inner, before - len(inner))
+
+    def _after_removals(self, graph: HnswIndex, count: int) -> None:
+        # A graph loses recall as nodes are removed or replaced (usearch reuses their slots
+        # but their links decay: 0.99 -> 0.96 after replacing every item once), so once as
+        # many have gone as remain, build a fresh graph from the live vectors. Searches keep
+        # using the old graph until the new one is swapped in.
+        self._removed += count
+        if self._removed <= max(len(graph), self.threshold) // 2:
+            return
+        fresh = HnswIndex(self.dim)
+        keys, vectors = graph.items()
+        if len(keys):
+            fresh.add(keys, vectors)
+        self._inner, self._removed = fresh, 0
+        self.rebuilds += 1
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """(key, cosine similarity) of the `k` nearest vectors, best first."""

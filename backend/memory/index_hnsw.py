@@ -120,6 +120,15 @@ class HnswIndex:
                 self._index.remove(unique[present])
             self._index.add(unique, rows[positions], threads=0)
 
+    def items(self) -> tuple[np.ndarray, np.ndarray]:
+        """(keys, vectors) of every live item, to rebuild the graph from."""
+        with self._lock:
+            keys = np.asarray(self._index.keys, dtype=np.uint64)
+            if len(keys) == 0:
+                return keys.astype(np.int64), np.empty((0, self.dim), dtype=np.float32)
+            vectors = np.asarray(self._index.get(keys), dtype=np.float32)
+        return keys.astype(np.int64), vectors.reshape(len(keys), self.dim)
+
     def remove(self, keys: Sequence[int] | np.ndarray) -> None:
         """Remove the given keys; keys not in the index are ignored."""
         values = [v for v in map(optional_key, keys) if v is not None]

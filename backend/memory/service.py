@@ -181,7 +181,8 @@ class MemoryService:
         if facts.ctx.origin == "user" and principal.is_owner:
             item.confidence = max(item.confidence, facts.confidence)
         item.updated_at = now_text()
-        self._event(s, principal, merge_payload("merged", item, facts), facts.ctx)
+        payload = merge_payload("merged", item, facts) | {"at": item.updated_at}
+        self._event(s, principal, payload, facts.ctx)
         return {"status": "merged", "memory": item_public(item), "reasons": ["duplicate"]}
 
     def _merge_candidate(
@@ -192,7 +193,8 @@ class MemoryService:
         cand.confirmations += 1
         cand.confidence = max(cand.confidence, facts.confidence)
         cand.updated_at = now_text()
-        self._event(s, principal, merge_payload("candidate_merged", cand, facts), facts.ctx)
+        payload = merge_payload("candidate_merged", cand, facts) | {"at": cand.updated_at}
+        self._event(s, principal, payload, facts.ctx)
         superseded = self.store.item(s, cand.supersedes) if cand.supersedes else None
         return {
             "status": "candidate",
