@@ -1,17 +1,37 @@
-"""Audit routes: a conversation's timeline and the ledger's verification."""
+"""Audit routes: a conversation's timeline, the ledger's verification, and the report that
+explains a task or a conversation from the ledger alone."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from backend.audit.service import AuditService, Format
 from backend.auth.deps import CurrentPrincipal
 from backend.errors import NotFound, Unprocessable
 from backend.services import Services
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
+
+
+class RenderRequest(BaseModel):
+    """What to explain: one task or one conversation, and in which format."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task_id: str | None = Field(default=None, min_length=1, max_length=80)
+    conversation_id: str | None = Field(default=None, min_length=1, max_length=80)
+    format: Format = Field(default="json", description="json, markdown or html.")
+
+    @model_validator(mode="after")
+    def _exactly_one_id(self) -> Self:
+        if (self.task_id is None) == (self.conversation_id is None):
+            raise ValueError("give exactly one of task_id and conversation_id")
+        return self
 
 
 @router.get("/conversations/{conversation_id}/timeline")
@@ -49,3 +69,18 @@ async def verify(request: Request, principal: CurrentPrincipal) -> dict[str, Any
             return services.ledger.verify(s).public()
 
     return await asyncio.to_thread(run)
+
+
+@router.post("/render")
+def render(body: RenderRequest, request: Request, principal: CurrentPrincipal) -> Response:
+    """Explain a task (or every task of a conversation) from the ledger alone: input, plan,
+    route, memories, tool calls with approvals, completion, usage, timings, the causal tree
+    and whether the events verify."""
+    services: Services = request.app.state.services
+    rendered = AuditService(services.db).render(
+        principal,
+        task_id=body.task_id,
+        conversation_id=body.conversation_id,
+        fmt=body.format,
+    )
+    return Response(rendered.body, media_type=rendered.media_type)

@@ -3,8 +3,10 @@ hashed; the owner is created once, with a generated token printed once."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,7 +24,31 @@ PROTECTED = [
     ("GET", "/v1/agent/lanes"),
     ("GET", "/v1/audit/conversations/conv_x/timeline"),
     ("GET", "/v1/audit/verify"),
+    ("POST", "/v1/audit/render"),
+    ("POST", "/v1/memory/write"),
+    ("POST", "/v1/memory/query"),
+    ("GET", "/v1/memory/items"),
+    ("DELETE", "/v1/memory/items/mem_x"),
+    ("GET", "/v1/memory/candidates"),
+    ("POST", "/v1/memory/candidates/cand_x:approve"),
 ]
+
+
+def _routes(app_schema: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (method.upper(), re.sub(r"\{[^}]+\}", "x_1", path))
+        for path, methods in app_schema["paths"].items()
+        for method in methods
+        if path != "/health"
+    ]
+
+
+def test_every_route_in_the_schema_needs_a_token(edge: httpx.Client) -> None:
+    routes = _routes(httpx.get(str(edge.base_url) + "/openapi.json").json())
+    assert len(routes) >= 30
+    for method, path in routes:
+        r = httpx.request(method, str(edge.base_url) + path, json={"text": "x"})
+        assert r.status_code == 401, (method, path, r.status_code)
 
 
 @pytest.mark.parametrize(("method", "path"), PROTECTED)
