@@ -4,6 +4,7 @@ and workers. Every command explains itself with `--help`."""
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -170,7 +171,9 @@ def users_list() -> None:
         db.dispose()
 
 
-ledger_app = typer.Typer(help="Check the ledger, offline.", no_args_is_help=True)
+ledger_app = typer.Typer(
+    help="Check the ledger and rebuild the state from it, offline.", no_args_is_help=True
+)
 app.add_typer(ledger_app, name="ledger")
 
 
@@ -213,6 +216,64 @@ def ledger_verify(
         f"BROKEN at seq {broken.get('seq')} (event {broken.get('event_id')}): "
         f"{broken.get('reason')}; {result.events} events before it verify"
     )
+    raise typer.Exit(1)
+
+
+@ledger_app.command("rebuild")
+def ledger_rebuild(
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Steward's data folder (default: STEWARD_DATA_DIR).")
+    ] = None,
+    keep: Annotated[
+        Path | None,
+        typer.Option(help="Keep the rebuilt database at this new file (default: discarded)."),
+    ] = None,
+    show: Annotated[int, typer.Option(help="How many differences to list.")] = 20,
+) -> None:
+    """Rebuild every state table from the ledger alone into a fresh database and compare it
+    with the live one; exit 1 listing the differences if any, 2 if the ledger does not
+    verify. Only reads the live database, so it is safe while Steward runs."""
+    from backend.ledger.rebuild import ChainBroken, rebuild
+
+    if keep is not None and keep.exists():
+        _echo(f"error: {keep} already exists; --keep needs a path for a new file.")
+        raise typer.Exit(2)
+    db = _existing_database(data_dir)
+
+    shown = [0]
+
+    def progress(done: int, total: int) -> None:
+        # Short ledgers rebuild in about a second: stay quiet; long ones report every 5%.
+        if total >= 50_000 and (done - shown[0] >= total // 20 or done == total):
+            shown[0] = done
+            _echo(f"rebuild: {done}/{total} events read and verified")
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="steward-rebuild-") as tmp:
+            target = keep if keep is not None else Path(tmp) / "rebuilt.db"
+            report = rebuild(db, target, progress=progress)
+    except ChainBroken as exc:
+        _echo(f"error: the ledger does not verify, so it cannot be rebuilt: {exc}")
+        raise typer.Exit(2) from None
+    except Exception as exc:  # a database that is not Steward's, or is damaged
+        _echo(f"error: the ledger could not be rebuilt: {type(exc).__name__}: {exc}")
+        raise typer.Exit(2) from None
+    finally:
+        db.dispose()
+    rows = ", ".join(f"{name} {n}" for name, n in report.rows.items())
+    typer.echo(f"{report.events} events replayed (head seq {report.head_seq}); rebuilt: {rows}")
+    if keep is not None:
+        typer.echo(f"the rebuilt database is at {keep}")
+    if report.equal:
+        typer.echo("ok: the rebuilt state equals the live state")
+        return
+    per_table: dict[str, int] = {}
+    for difference in report.differences:
+        per_table[difference.table] = per_table.get(difference.table, 0) + 1
+    tables = ", ".join(f"{name} {n}" for name, n in per_table.items())
+    typer.echo(f"DIFFERENT: {len(report.differences)} difference(s) ({tables})")
+    for difference in report.differences[:show]:
+        typer.echo(f"  {difference.describe()}")
     raise typer.Exit(1)
 
 

@@ -31,6 +31,7 @@ from backend.auth.principal import Principal
 from backend.clock import now_text
 from backend.config.service import ConfigService, Effective
 from backend.core_client import ChatCompletion, CoreClient, CoreClientError
+from backend.core_client.errors import error_code
 from backend.ledger.events import EventType, NewEvent, StoredEvent
 from backend.ledger.store import LedgerStore
 from backend.memory.service import MemoryService
@@ -110,7 +111,7 @@ class AgentLoop:
                 self._end, claimed, "cancelled", None, "cancelled while running"
             )
         except CoreClientError as exc:
-            error = {"code": _core_code(exc), "message": exc.reason, "retryable": exc.retryable}
+            error = {"code": error_code(exc), "message": exc.reason, "retryable": exc.retryable}
             await asyncio.to_thread(self._end, claimed, "failed", error, exc.reason)
         except LeaseLost:
             log.warning("task %s: lease lost; another worker owns it now", claimed.task_id)
@@ -197,7 +198,7 @@ class AgentLoop:
                 "step": step,
                 "text": result.content,
                 "tool_calls": [c.as_dict() for c in calls],
-                "usage": _usage(result),
+                "usage": result.usage.as_dict(),
             }
             turn = await self._record(claimed, EventType.PLAN, turn_payload, cause)
             cause = turn.event_id
@@ -244,7 +245,7 @@ class AgentLoop:
             "text": result.content or "",
             "finish_reason": result.finish_reason,
             "model": result.model,
-            "usage": _usage(result),
+            "usage": result.usage.as_dict(),
             "duration_ms": round(self._last_duration * 1000, 1),
         }
 
@@ -382,7 +383,12 @@ class AgentLoop:
                 self._event(
                     claimed,
                     EventType.TASK,
-                    {"status": "completed", "from": "running"},
+                    {
+                        "status": "completed",
+                        "from": "running",
+                        "at": now,
+                        "config_revision": revision,
+                    },
                     event.event_id,
                 ),
             )
@@ -441,7 +447,12 @@ class AgentLoop:
                 lease_expires_at=None,
                 error=json.dumps(error) if error else None,
             )
-            payload: dict[str, Any] = {"status": status, "from": "running", "reason": why}
+            payload: dict[str, Any] = {
+                "status": status,
+                "from": "running",
+                "reason": why,
+                "at": now,
+            }
             if error is not None:
                 payload["error"] = error
             self.ledger.append(s, self._event(claimed, EventType.TASK, payload, cause))
@@ -473,21 +484,3 @@ class AgentLoop:
                 "reason": error["message"],
             }
             self.ledger.append(s, self._event(claimed, EventType.TASK, payload, err.event_id))
-
-
-def _usage(result: ChatCompletion) -> dict[str, int]:
-    return {
-        "prompt_tokens": result.usage.prompt_tokens,
-        "completion_tokens": result.usage.completion_tokens,
-        "total_tokens": result.usage.total_tokens,
-    }
-
-
-def _core_code(exc: CoreClientError) -> str:
-    name = type(exc).__name__
-    return {
-        "CoreUnavailable": "core_unavailable",
-        "CoreTimeout": "core_timeout",
-        "CoreRejected": "core_rejected",
-        "CoreFailed": "core_failed",
-    }.get(name, "core_error")

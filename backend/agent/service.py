@@ -116,7 +116,7 @@ class AgentService:
                 s,
                 NewEvent(
                     EventType.INPUT,
-                    {"text": text, "message_id": message_id},
+                    {"text": text, "message_id": message_id, "at": now},
                     actor=principal.actor,
                     conversation_id=conv.id,
                     task_id=task_id,
@@ -225,7 +225,12 @@ class AgentService:
                 s,
                 NewEvent(
                     EventType.TASK,
-                    {"status": "cancelled", "from": previous, "reason": "cancelled by request"},
+                    {
+                        "status": "cancelled",
+                        "from": previous,
+                        "reason": "cancelled by request",
+                        "at": now,
+                    },
                     actor=principal.actor,
                     conversation_id=task.conversation_id,
                     task_id=task.id,

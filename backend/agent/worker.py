@@ -122,7 +122,7 @@ class WorkerPool:
                 s,
                 NewEvent(
                     EventType.TASK,
-                    {"status": "running", "from": "queued", "attempt": attempt},
+                    {"status": "running", "from": "queued", "attempt": attempt, "at": stamp},
                     conversation_id=task.conversation_id,
                     task_id=task.id,
                     causation_id=self.ledger.last_event_id(s, task.id),
@@ -186,7 +186,13 @@ class WorkerPool:
                         lease_expires_at=None,
                         error=json.dumps(error),
                     )
-                    payload = {"status": "failed", "from": "running", "reason": why, "error": error}
+                    payload = {
+                        "status": "failed",
+                        "from": "running",
+                        "reason": why,
+                        "error": error,
+                        "at": stamp,
+                    }
                 else:
                     self.tasks.set_status(
                         s, task, "queued", stamp, lease_owner=None, lease_expires_at=None

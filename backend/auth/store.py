@@ -54,7 +54,13 @@ class UserStore:
             session,
             NewEvent(
                 EventType.USER,
-                {"phase": "created", "user_id": user.id, "name": name, "role": role},
+                {
+                    "phase": "created",
+                    "user_id": user.id,
+                    "name": name,
+                    "role": role,
+                    "at": now,
+                },
                 actor=actor,
             ),
         )

@@ -73,7 +73,8 @@ class ConfigService:
             self.ledger.append(
                 s,
                 NewEvent(
-                    EventType.PATCH, {"phase": "seeded", "revision_id": rev.id, "seed": seed()}
+                    EventType.PATCH,
+                    {"phase": "seeded", "revision_id": rev.id, "seed": seed(), "at": now},
                 ),
             )
 
@@ -369,9 +370,12 @@ class ConfigService:
             "diff": json.loads(patch.changes),
             "rationale": patch.rationale,
             "base_revision": patch.base_revision,
+            "intents": json.loads(patch.intents),
+            "at": patch.created_at,
         }
         if revision is not None:
             payload["revision_id"] = revision.id
+            payload["at"] = revision.created_at
         self.ledger.append(s, NewEvent(EventType.PATCH, payload, actor=principal.actor))
 
     def _rollback_event(
@@ -383,6 +387,7 @@ class ConfigService:
             "rolls_back": target.id,
             "scope": target.scope,
             "changes": json.loads(rev.changes),
+            "at": rev.created_at,
         }
         self.ledger.append(s, NewEvent(EventType.PATCH, payload, actor=principal.actor))
 

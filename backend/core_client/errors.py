@@ -21,6 +21,7 @@ __all__ = [
     "CoreRejected",
     "CoreTimeout",
     "CoreUnavailable",
+    "error_code",
 ]
 
 # What a person can do about a refusal, by Core's error code.
@@ -130,6 +131,16 @@ def error_for_status(
         status=status,
         code=code,
     )
+
+
+def error_code(exc: CoreClientError) -> str:
+    """The stable code a task's error records for a Core failure."""
+    return {
+        "CoreUnavailable": "core_unavailable",
+        "CoreTimeout": "core_timeout",
+        "CoreRejected": "core_rejected",
+        "CoreFailed": "core_failed",
+    }.get(type(exc).__name__, "core_error")
 
 
 def describe_error(message: str, code: str | None) -> str:

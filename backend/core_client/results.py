@@ -41,6 +41,14 @@ class Usage:
     completion_tokens: int = 0
     total_tokens: int = 0
 
+    def as_dict(self) -> dict[str, int]:
+        """The counts as the ledger records them."""
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
 
 @dataclass(frozen=True)
 class ToolCall:

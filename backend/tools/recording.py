@@ -14,6 +14,16 @@ from backend.ledger.store import LedgerStore
 from backend.storage.models import Approval, ToolCall
 from backend.tools.registry import Risk
 
+MAX_RESULT_CHARS = 64_000
+
+
+def dump_value(value: Any) -> str:
+    """Arguments or a result as stored: JSON, cut at `MAX_RESULT_CHARS`."""
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    if len(text) > MAX_RESULT_CHARS:
+        text = json.dumps({"truncated": True, "text": text[:MAX_RESULT_CHARS]})
+    return text
+
 
 def call_event(
     ledger: LedgerStore,
@@ -49,6 +59,7 @@ def approval_event(
     actor: Actor,
     phase: str,
     cause: str | None,
+    **extra: Any,
 ) -> str:
     """Append an `ApprovalEvent`; returns its event id."""
     payload = {
@@ -61,6 +72,7 @@ def approval_event(
         "decided_by": approval.decided_by,
         "reason": approval.reason,
     }
+    payload.update(extra)
     event = ledger.append(
         s,
         NewEvent(

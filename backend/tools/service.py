@@ -35,20 +35,18 @@ from backend.settings import EdgeSettings
 from backend.storage.db import Database
 from backend.storage.models import Approval, ToolCall, User
 from backend.tools.policy import Decision, decide
-from backend.tools.recording import approval_event, call_event, policy_reason, refusal_event
+from backend.tools.recording import (
+    approval_event,
+    call_event,
+    dump_value,
+    policy_reason,
+    refusal_event,
+)
 from backend.tools.registry import ArgumentsInvalid, Risk, ToolContext, ToolRegistry, ToolSpec
 from backend.tools.store import ToolStore, approval_public, call_public
 
 log = logging.getLogger("steward.edge.tools")
-MAX_RESULT_CHARS = 64_000
 FINISHED = ("completed", "failed", "rejected", "expired")
-
-
-def _dump(value: Any) -> str:
-    text = json.dumps(value, default=str, ensure_ascii=False)
-    if len(text) > MAX_RESULT_CHARS:
-        text = json.dumps({"truncated": True, "text": text[:MAX_RESULT_CHARS]})
-    return text
 
 
 class ToolService:
@@ -154,7 +152,7 @@ class ToolService:
             call = ToolCall(
                 id=call_id,
                 tool=spec.name,
-                args=_dump(args),
+                args=dump_value(args),
                 risk=str(spec.risk),
                 status="pending_approval" if decision == Decision.NEEDS_APPROVAL else "running",
                 user_id=principal.user_id,
@@ -175,6 +173,9 @@ class ToolService:
                 args=args,
                 decision=str(decision),
                 policy=policy_reason(spec.risk, principal),
+                model_call_id=model_call_id,
+                step=step,
+                at=stamp,
             )
             if decision == Decision.NEEDS_APPROVAL:
                 ttl = float(policy.get("approval_ttl_s", self.settings.approval_ttl_s))
@@ -199,14 +200,23 @@ class ToolService:
         )
         s.add(approval)
         call.approval_id = approval.id
-        self._approval_event(s, approval, call, principal.actor, "requested", cause)
+        self._approval_event(
+            s,
+            approval,
+            call,
+            principal.actor,
+            "requested",
+            cause,
+            at=approval.created_at,
+            expires_at=approval.expires_at,
+        )
         return approval
 
     def _start(self, s: Session, call: ToolCall, actor: Actor, cause: str | None) -> str:
         call.status = "running"
         call.started_at = now_text()
         call.executor = self.executor
-        return self._event(s, call, actor, "started", cause)
+        return self._event(s, call, actor, "started", cause, at=call.started_at)
 
     async def _run(
         self,
@@ -249,11 +259,11 @@ class ToolService:
             call = self.store.call(s, call_id)
             assert call is not None
             call.status = "failed" if error else "completed"
-            call.result = None if error else _dump(result)
+            call.result = None if error else dump_value(result)
             call.error = error
             call.finished_at = now_text()
             call.duration_ms = duration
-            extra: dict[str, Any] = {"duration_ms": duration}
+            extra: dict[str, Any] = {"duration_ms": duration, "at": call.finished_at}
             if error:
                 extra["error"] = error
             else:
@@ -318,17 +328,19 @@ class ToolService:
     ) -> tuple[ToolCall, str]:
         """Move a pending approval to `status` once and record it; (its call, the event id)."""
         approval, call = self._pending(s, approval_id)
+        stamp = now_text()
         if not self.store.decide(
             s,
             approval_id,
             status,
             decided_by=principal.user_id,
-            decided_at=now_text(),
+            decided_at=stamp,
             reason=reason,
         ):
             raise self._already_decided(approval_id, "decided")
         s.refresh(approval)
-        return call, self._approval_event(s, approval, call, principal.actor, status, None)
+        event = self._approval_event(s, approval, call, principal.actor, status, None, at=stamp)
+        return call, event
 
     def _claim_approval(
         self, principal: Principal, approval_id: str, reason: str | None
@@ -345,7 +357,16 @@ class ToolService:
             call.status = "rejected"
             call.error = f"the owner rejected this call{': ' + reason if reason else ''}"
             call.finished_at = now_text()
-            self._event(s, call, principal.actor, "rejected", cause, reason=reason)
+            self._event(
+                s,
+                call,
+                principal.actor,
+                "rejected",
+                cause,
+                reason=reason,
+                error=call.error,
+                at=call.finished_at,
+            )
             task_id = call.task_id
         self._resume_task(task_id, approval_id)
         return self.get_approval(principal, approval_id)
@@ -377,14 +398,15 @@ class ToolService:
         )
 
     def _expire(self, s: Session, approval: Approval, call: ToolCall) -> None:
-        if not self.store.decide(s, approval.id, "expired", decided_at=now_text()):
+        decided_at = now_text()
+        if not self.store.decide(s, approval.id, "expired", decided_at=decided_at):
             return
         s.refresh(approval)
-        cause = self._approval_event(s, approval, call, SYSTEM, "expired", None)
+        cause = self._approval_event(s, approval, call, SYSTEM, "expired", None, at=decided_at)
         call.status = "expired"
         call.error = "the approval expired before the owner decided; nothing was run"
         call.finished_at = now_text()
-        self._event(s, call, SYSTEM, "expired", cause)
+        self._event(s, call, SYSTEM, "expired", cause, error=call.error, at=call.finished_at)
 
     def expire_due(self) -> list[str]:
         """Expire overdue approvals; returns the ids of tasks to resume."""
@@ -469,8 +491,9 @@ class ToolService:
         actor: Actor,
         phase: str,
         cause: str | None,
+        **extra: Any,
     ) -> str:
-        return approval_event(self.ledger, s, approval, call, actor, phase, cause)
+        return approval_event(self.ledger, s, approval, call, actor, phase, cause, **extra)
 
 
 __all__ = ["FINISHED", "ArgumentsInvalid", "ToolService"]

@@ -32,6 +32,7 @@ from tests.agent.conftest import OWNER_TOKEN, edge_settings
 from tests.agent.polling import TERMINAL, send, timeline, wait_task
 from tests.agent.processes import EdgeProcesses, edge_env, wait_until
 from tests.fakes.slow_core import SlowCoreState, slow_core_app
+from tests.ledger.rebuilt import assert_rebuilds_equal
 from tests.servers import serve
 
 # Far longer than any test here may take: a recovery that waited for the lease would time out.
@@ -134,6 +135,7 @@ def test_kill9_mid_stream_task_completes_once_after_restart_without_waiting_for_
             assert client.get("/v1/agent/lanes").json()["data"] == []
             verify = client.get("/v1/audit/verify").json()
             assert verify["ok"] is True, verify
+            assert_rebuilds_equal(tmp_path / "data")
 
 
 def test_kill9_with_twenty_queued_tasks_loses_none_and_keeps_lanes_fifo(
@@ -184,6 +186,7 @@ def test_kill9_with_twenty_queued_tasks_loses_none_and_keeps_lanes_fifo(
                 assert [tasks[t]["attempts"] for t in ids] == [2, 1, 1, 1, 1]
             verify = client.get("/v1/audit/verify").json()
             assert verify["ok"] is True, verify
+            assert_rebuilds_equal(tmp_path / "data")
 
 
 # --- leases, in-process: the worker pool's own claim and sweep on a real SQLite file ---------
@@ -322,3 +325,4 @@ async def test_task_that_keeps_losing_its_worker_fails_after_max_attempts(rig: R
     assert nxt.task_id == after
     assert pool.claim() is None
     assert rig.task(doomed).status in TERMINAL
+    assert_rebuilds_equal(rig.services.db)

@@ -5,11 +5,13 @@ a pending approval."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from tests.agent.conftest import EdgeFactory
 from tests.agent.polling import send, timeline, wait_task
 from tests.approvals.conftest import World
 from tests.fakes.webhook import webhook
+from tests.ledger.rebuilt import assert_rebuilds_equal
 
 WAITING = ("waiting_approval", "completed", "failed", "cancelled")
 
@@ -103,7 +105,7 @@ def test_cancelled_task_approval_runs_nothing(world: World) -> None:
 
 
 def test_expired_approval_lets_the_task_finish_and_refuses_late_decisions(
-    make_edge: EdgeFactory,
+    make_edge: EdgeFactory, tmp_path: Path
 ) -> None:
     with (
         webhook() as hook,
@@ -117,3 +119,4 @@ def test_expired_approval_lets_the_task_finish_and_refuses_late_decisions(
         r = owner.post(f"/v1/approvals/{approval['approval_id']}:approve")
         assert r.status_code == 409
         assert hook.count() == 0
+        assert_rebuilds_equal(tmp_path / "data")

@@ -11,6 +11,7 @@ from pathlib import Path
 from tests.agent.polling import send, wait_task
 from tests.agent.processes import EdgeProcesses, edge_env
 from tests.fakes.webhook import webhook
+from tests.ledger.rebuilt import assert_rebuilds_equal
 
 
 def test_pending_approval_survives_kill9_and_runs_once(tmp_path: Path, core_url: str) -> None:
@@ -46,6 +47,7 @@ def test_pending_approval_survives_kill9_and_runs_once(tmp_path: Path, core_url:
             assert owner.get("/v1/audit/verify").json()["ok"] is True
         texts = sorted(json.loads(r["body"])["text"] for r in hook.received)
         assert texts == ["after restart", "direct"]
+        assert_rebuilds_equal(data)
 
 
 def test_external_write_cut_off_mid_flight_is_ambiguous(tmp_path: Path, core_url: str) -> None:
