@@ -96,6 +96,7 @@ def up(
         raise typer.Exit(1) from None
     _echo("")
     _echo("Steward is up:")
+    _echo(f"  Console (the web UI)          {edge.url}/   sign in with the owner's token")
     _echo(f"  Edge (the agent's API)        {edge.url}   docs: {edge.url}/docs")
     _echo(f"  Core (OpenAI-compatible API)  {core.url}/v1   health: {core.url}/health")
     _echo(
@@ -274,6 +275,48 @@ def ledger_rebuild(
     typer.echo(f"DIFFERENT: {len(report.differences)} difference(s) ({tables})")
     for difference in report.differences[:show]:
         typer.echo(f"  {difference.describe()}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def replay(
+    task_id: Annotated[str, typer.Argument(help="The finished task to replay (task_...).")],
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Steward's data folder (default: STEWARD_DATA_DIR).")
+    ] = None,
+) -> None:
+    """Re-run a finished task's decisions against its recorded model outputs and tool
+    results (no model call, no tool runs) and compare the events; exit 1 naming the first
+    difference, 2 for an unknown or unfinished task. Only reads the live database."""
+    import asyncio
+
+    from backend.ledger.replay import ReplayError
+    from backend.ledger.replay import replay as run_replay
+
+    db = _existing_database(data_dir)
+    try:
+        report = asyncio.run(run_replay(db, task_id))
+    except ReplayError as exc:
+        _echo(f"error: {exc}")
+        raise typer.Exit(2) from None
+    except Exception as exc:  # a database that is not Steward's, or is damaged
+        _echo(f"error: the task could not be replayed: {type(exc).__name__}: {exc}")
+        raise typer.Exit(2) from None
+    finally:
+        db.dispose()
+    typer.echo(f"replayed {task_id} (recorded: {report.status}):")
+    for i, step in enumerate(report.steps):
+        typer.echo(f"  {i:>3}  {step}")
+    for note in report.divergences:
+        typer.echo(f"  note: {note}")
+    if report.reproduced:
+        typer.echo(f"reproduced: {report.compared} events match")
+        return
+    diff = report.first_difference
+    assert diff is not None
+    typer.echo(f"DIVERGED at event {diff.index}, field '{diff.field}':")
+    typer.echo(f"  recorded: {diff.recorded}")
+    typer.echo(f"  replayed: {diff.replayed}")
     raise typer.Exit(1)
 
 

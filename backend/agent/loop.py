@@ -14,7 +14,6 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -355,29 +354,10 @@ class AgentLoop:
             event = self.ledger.append(
                 s, self._event(claimed, EventType.COMPLETION, completion, cause)
             )
+            # The completion event makes the assistant's message, the task event completes
+            # the task (backend.ledger.projection.agent).
             now = now_text()
-            s.add(
-                Message(
-                    id=event.event_id.replace("evt_", "msg_"),
-                    conversation_id=claimed.conversation_id,
-                    task_id=claimed.task_id,
-                    role="assistant",
-                    content=completion["text"],
-                    seq=event.seq,
-                    created_at=now,
-                )
-            )
-            self.tasks.set_status(
-                s,
-                task,
-                "completed",
-                now,
-                reply=completion["text"],
-                finished_at=now,
-                config_revision=revision,
-                lease_owner=None,
-                lease_expires_at=None,
-            )
+            self.tasks.transition(task, "completed", lease_owner=None, lease_expires_at=None)
             self.ledger.append(
                 s,
                 self._event(
@@ -401,10 +381,7 @@ class AgentLoop:
             pending = self.tools.store.pending_of_task(s, claimed.task_id)
             if not pending:
                 return "again"
-            now = now_text()
-            self.tasks.set_status(
-                s, task, "waiting_approval", now, lease_owner=None, lease_expires_at=None
-            )
+            self.tasks.transition(task, "waiting_approval", lease_owner=None, lease_expires_at=None)
             payload = {
                 "status": "waiting_approval",
                 "from": "running",
@@ -437,16 +414,7 @@ class AgentLoop:
                 )
                 cause = err.event_id
             now = now_text()
-            self.tasks.set_status(
-                s,
-                task,
-                status,
-                now,
-                finished_at=now,
-                lease_owner=None,
-                lease_expires_at=None,
-                error=json.dumps(error) if error else None,
-            )
+            self.tasks.transition(task, status, lease_owner=None, lease_expires_at=None)
             payload: dict[str, Any] = {
                 "status": status,
                 "from": "running",
@@ -474,9 +442,7 @@ class AgentLoop:
                     claimed, EventType.ERROR, error, self.ledger.last_event_id(s, claimed.task_id)
                 ),
             )
-            self.tasks.set_status(
-                s, task, "queued", now_text(), lease_owner=None, lease_expires_at=None
-            )
+            self.tasks.transition(task, "queued", lease_owner=None, lease_expires_at=None)
             payload = {
                 "status": "queued",
                 "from": "running",

@@ -1,8 +1,9 @@
 """Messages and tasks: the rules behind the routes.
 
-Submitting a message upserts its conversation, appends an `InputEvent`, stores the user's
-message and queues a task, all in one transaction; the task's place in its lane is the seq of
-that event. An `Idempotency-Key` makes a retried submission return the first task.
+Submitting a message appends an `InputEvent`, whose projection makes the conversation (the
+first time), the user's message and the queued task, all in one transaction; the task's place
+in its lane is the seq of that event. An `Idempotency-Key` makes a retried submission return
+the first task.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from backend.ledger.hashing import canonical
 from backend.ledger.store import LedgerStore
 from backend.pagination import next_cursor, parse_cursor
 from backend.storage.db import Database
-from backend.storage.models import Conversation, Message, Task
+from backend.storage.models import Task
 
 
 def task_public(task: Task) -> dict[str, Any]:
@@ -100,62 +101,29 @@ class AgentService:
                 raise NotFound(
                     f"No conversation '{conversation_id}'.", code="conversation_not_found"
                 )
-            if conv is None:
-                title = " ".join(text.split())[:80]
-                conv = Conversation(
-                    id=conversation_id or new_id("conv"),
-                    user_id=principal.user_id,
-                    title=title,
-                    created_at=now,
-                    updated_at=now,
-                )
-                s.add(conv)
-            conv.updated_at = now
             task_id, message_id = new_id("task"), new_id("msg")
+            # The input event makes the conversation (the first time), the task and the
+            # user's message (backend.ledger.projection.agent.on_input).
             input_event = self.ledger.append(
                 s,
                 NewEvent(
                     EventType.INPUT,
                     {"text": text, "message_id": message_id, "at": now},
                     actor=principal.actor,
-                    conversation_id=conv.id,
+                    conversation_id=conv.id if conv else conversation_id or new_id("conv"),
                     task_id=task_id,
                 ),
             )
-            task = Task(
-                id=task_id,
-                conversation_id=conv.id,
-                user_id=principal.user_id,
-                status="queued",
-                input_text=text,
-                attempts=0,
-                idempotency_key=key,
-                request_hash=request_hash,
-                queue_seq=input_event.seq,
-                cancel_requested=False,
-                created_at=now,
-                updated_at=now,
-            )
-            s.add(task)
-            s.flush()
-            s.add(
-                Message(
-                    id=message_id,
-                    conversation_id=conv.id,
-                    task_id=task_id,
-                    role="user",
-                    content=text,
-                    seq=input_event.seq,
-                    created_at=now,
-                )
-            )
+            task = self.tasks.get(s, task_id)
+            assert task is not None
+            task.idempotency_key, task.request_hash = key, request_hash
             self.ledger.append(
                 s,
                 NewEvent(
                     EventType.TASK,
                     {"status": "queued", "from": None},
                     actor=principal.actor,
-                    conversation_id=conv.id,
+                    conversation_id=task.conversation_id,
                     task_id=task_id,
                     causation_id=input_event.event_id,
                 ),
@@ -206,8 +174,6 @@ class AgentService:
                 )
             now = now_text()
             if task.status == "running":
-                task.cancel_requested = True
-                task.updated_at = now
                 self.ledger.append(
                     s,
                     NewEvent(
@@ -220,7 +186,7 @@ class AgentService:
                 )
                 return task_public(task), True
             previous = task.status
-            self.tasks.set_status(s, task, "cancelled", now, finished_at=now, lease_owner=None)
+            self.tasks.transition(task, "cancelled", lease_owner=None)
             self.ledger.append(
                 s,
                 NewEvent(

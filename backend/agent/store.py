@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
+from backend.ledger.projection.schema import TABLES
 from backend.pagination import before as keyset_before
 from backend.storage.models import LANE_BUSY, Conversation, Message, Task
 
 TERMINAL = ("completed", "failed", "cancelled")
+_OPERATIONAL = frozenset(next(t.operational for t in TABLES if t.name == "tasks"))
+
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "queued": ("running", "cancelled", "failed"),
     "running": ("waiting_approval", "completed", "failed", "cancelled", "queued"),
@@ -44,6 +47,25 @@ class TaskStore:
 
     def conversation(self, session: Session, conversation_id: str) -> Conversation | None:
         return session.get(Conversation, conversation_id)
+
+    def conversations_page(
+        self,
+        session: Session,
+        *,
+        user_id: str | None,
+        before: tuple[str, str] | None,
+        limit: int,
+    ) -> Sequence[Conversation]:
+        """Conversations, most recently active first (`updated_at`, then id); `user_id`
+        None for every user's; `before` is the (updated_at, id) cursor."""
+        query = select(Conversation)
+        if user_id is not None:
+            query = query.where(Conversation.user_id == user_id)
+        if before is not None:
+            query = query.where(keyset_before(Conversation.updated_at, Conversation.id, before))
+        return session.scalars(
+            query.order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(limit)
+        ).all()
 
     def history(
         self, session: Session, conversation_id: str, before_seq: int, limit: int
@@ -115,16 +137,17 @@ class TaskStore:
             query = query.with_for_update(skip_locked=True, of=Task)
         return session.scalar(query)
 
-    def set_status(self, session: Session, task: Task, to: str, now: str, **fields: object) -> None:
-        """Move `task` to `to`, refusing a transition the state machine does not allow."""
+    def transition(self, task: Task, to: str, **operational: object) -> None:
+        """Check that `task` may move to `to` and set its operational columns. The status
+        and every column the move explains are written by the `TaskEvent` the caller
+        appends next (backend.ledger.projection.agent.on_task)."""
         allowed = TRANSITIONS.get(task.status, ())
         if to not in allowed:
             raise ValueError(f"task {task.id}: {task.status} -> {to} is not allowed")
-        task.status = to
-        task.updated_at = now
-        for name, value in fields.items():
+        for name, value in operational.items():
+            if name not in _OPERATIONAL:
+                raise ValueError(f"tasks.{name} is written by the ledger's projection")
             setattr(task, name, value)
-        session.flush()
 
     def renew_leases(
         self, session: Session, owner: str, task_ids: list[str], until: str

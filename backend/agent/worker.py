@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from datetime import timedelta
 
@@ -108,16 +107,7 @@ class WorkerPool:
             attempt = task.attempts + 1
             stamp = rfc3339(current)
             until = rfc3339(current + timedelta(seconds=self.settings.lease_seconds))
-            self.tasks.set_status(
-                s,
-                task,
-                "running",
-                stamp,
-                attempts=attempt,
-                lease_owner=self.owner,
-                lease_expires_at=until,
-                started_at=task.started_at or stamp,
-            )
+            self.tasks.transition(task, "running", lease_owner=self.owner, lease_expires_at=until)
             self.ledger.append(
                 s,
                 NewEvent(
@@ -176,16 +166,7 @@ class WorkerPool:
                 if task.attempts >= self.settings.max_attempts:
                     why = f"its worker stopped {task.attempts} times; giving up"
                     error = {"code": "worker_lost", "message": why}
-                    self.tasks.set_status(
-                        s,
-                        task,
-                        "failed",
-                        stamp,
-                        finished_at=stamp,
-                        lease_owner=None,
-                        lease_expires_at=None,
-                        error=json.dumps(error),
-                    )
+                    self.tasks.transition(task, "failed", lease_owner=None, lease_expires_at=None)
                     payload = {
                         "status": "failed",
                         "from": "running",
@@ -194,9 +175,7 @@ class WorkerPool:
                         "at": stamp,
                     }
                 else:
-                    self.tasks.set_status(
-                        s, task, "queued", stamp, lease_owner=None, lease_expires_at=None
-                    )
+                    self.tasks.transition(task, "queued", lease_owner=None, lease_expires_at=None)
                     why = "its worker stopped before finishing; it runs again from its last step"
                     payload = {
                         "status": "queued",

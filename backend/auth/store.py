@@ -40,31 +40,24 @@ class UserStore:
             raise Unprocessable(f"Unknown role '{role}'; use one of: {', '.join(ROLES)}.")
         if session.scalar(select(User.id).where(User.name == name)) is not None:
             raise Conflict(f"A user named '{name}' already exists.", code="user_exists")
-        now = now_text()
-        user = User(id=new_id("usr"), name=name, role=role, created_at=now)
+        now, user_id = now_text(), new_id("usr")
         plain = token or generate_token()
-        session.add(user)
-        session.flush()
-        session.add(
-            ApiToken(
-                id=new_id("tok"), user_id=user.id, token_hash=hash_token(plain), created_at=now
-            )
-        )
+        # The event makes the user's row (backend.ledger.projection); the token is not a
+        # fact the ledger keeps.
         self.ledger.append(
             session,
             NewEvent(
                 EventType.USER,
-                {
-                    "phase": "created",
-                    "user_id": user.id,
-                    "name": name,
-                    "role": role,
-                    "at": now,
-                },
+                {"phase": "created", "user_id": user_id, "name": name, "role": role, "at": now},
                 actor=actor,
             ),
         )
-        return Principal(user.id, name, role), plain
+        session.add(
+            ApiToken(
+                id=new_id("tok"), user_id=user_id, token_hash=hash_token(plain), created_at=now
+            )
+        )
+        return Principal(user_id, name, role), plain
 
     def ensure_owner(self, session: Session, token: str | None) -> str | None:
         """Create the owner on first start. Returns the token if one was generated (to be

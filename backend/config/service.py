@@ -9,14 +9,15 @@ Invariants:
   before R. If a later revision in the same scope changed one of those paths again, the
   rollback is refused (409, naming the later revisions) unless `force` is given, in which case
   the before-R values win. History is never rewritten.
-- Every step is a `PatchEvent` in the same transaction.
+- Every step is a `PatchEvent` in the same transaction; its projection
+  (`backend.ledger.projection.config`) writes the seed, patch and revision rows.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -33,6 +34,8 @@ from backend.ledger.events import SYSTEM, EventType, NewEvent
 from backend.ledger.store import LedgerStore
 from backend.storage.db import Database
 from backend.storage.models import ConfigPatch, ConfigRevision, Conversation, User
+
+_Row = TypeVar("_Row", ConfigPatch, ConfigRevision)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,23 +61,14 @@ class ConfigService:
         """Store the seed and its revision on first start."""
         with self.db.write() as s:
             now = now_text()
-            if not self.store.ensure_seed(s, now):
+            if self.store.seeded(s):
                 return
-            rev = ConfigRevision(
-                id=new_id("rev"),
-                seq=self.store.next_seq(s),
-                scope="global",
-                kind="seed",
-                changes="[]",
-                committed_by="system",
-                created_at=now,
-            )
-            s.add(rev)
+            # The event stores the seed and its revision (backend.ledger.projection.config).
             self.ledger.append(
                 s,
                 NewEvent(
                     EventType.PATCH,
-                    {"phase": "seeded", "revision_id": rev.id, "seed": seed(), "at": now},
+                    {"phase": "seeded", "revision_id": new_id("rev"), "seed": seed(), "at": now},
                 ),
             )
 
@@ -154,23 +148,18 @@ class ConfigService:
                 raise Unprocessable(str(exc), code="nothing_to_change") from None
             after = apply_patch(eff.data, compiled.ops)
             StewardConfig.model_validate(after)
-            patch = ConfigPatch(
-                id=new_id("pat"),
+            patch = self._propose(
+                s,
+                principal,
                 scope=scope,
                 text=text,
-                ops=json.dumps(compiled.ops),
-                changes=json.dumps(field_changes(eff.data, after)),
+                ops=compiled.ops,
+                diff=field_changes(eff.data, after),
                 risk=compiled.risk,
                 rationale=compiled.rationale,
-                intents=json.dumps(compiled.intents),
-                status="proposed",
+                intents=compiled.intents,
                 base_revision=eff.revision,
-                proposed_by=principal.user_id,
-                created_at=now_text(),
             )
-            s.add(patch)
-            s.flush()
-            self._event(s, principal, "proposed", patch)
             return patch_public(patch)
 
     def propose_ops(
@@ -195,23 +184,18 @@ class ConfigService:
             StewardConfig.model_validate(after)
             changes = field_changes(eff.data, after)
             risk = highest([risk_of_path(c["path"]) for c in changes])
-            patch = ConfigPatch(
-                id=new_id("pat"),
+            patch = self._propose(
+                s,
+                principal,
                 scope=scope,
                 text=text,
-                ops=json.dumps(ops),
-                changes=json.dumps(changes),
+                ops=ops,
+                diff=changes,
                 risk=risk,
                 rationale=rationale,
-                intents=json.dumps(["model_fallback"]),
-                status="proposed",
+                intents=["model_fallback"],
                 base_revision=eff.revision,
-                proposed_by=principal.user_id,
-                created_at=now_text(),
             )
-            s.add(patch)
-            s.flush()
-            self._event(s, principal, "proposed", patch)
             return patch_public(patch)
 
     def effective_data(self, principal: Principal, scope: str) -> Effective:
@@ -252,11 +236,7 @@ class ConfigService:
                     "Propose it again.",
                     code="stale_patch",
                 )
-            rev = self._add_revision(
-                s, principal, patch.scope, "commit", json.loads(patch.changes), patch_id=patch.id
-            )
-            patch.status, patch.revision_id = "committed", rev.id
-            self._event(s, principal, "committed", patch, revision=rev)
+            rev = self._committed(s, principal, patch)
             return revision_public(rev)
 
     def rollback(self, principal: Principal, revision_id: str, force: bool) -> dict[str, Any]:
@@ -294,10 +274,7 @@ class ConfigService:
                 {"path": c["path"], "before": _get(current, c["path"]), "after": c["before"]}
                 for c in changes
             ]
-            rev = self._add_revision(
-                s, principal, target.scope, "rollback", restore, rolls_back=target.id
-            )
-            self._rollback_event(s, principal, target, rev)
+            rev = self._rolled_back(s, principal, target, restore)
             return revision_public(rev)
 
     def revisions(
@@ -326,42 +303,44 @@ class ConfigService:
                 "Only the owner commits or rolls back configuration.", code="owner_only"
             )
 
-    def _add_revision(
-        self,
-        s: Session,
-        principal: Principal,
-        scope: str,
-        kind: str,
-        changes: list[dict[str, Any]],
-        *,
-        patch_id: str | None = None,
-        rolls_back: str | None = None,
-    ) -> ConfigRevision:
-        rev = ConfigRevision(
-            id=new_id("rev"),
-            seq=self.store.next_seq(s),
-            scope=scope,
-            kind=kind,
-            patch_id=patch_id,
-            rolls_back=rolls_back,
-            changes=json.dumps(changes),
-            committed_by=principal.user_id,
-            created_at=now_text(),
-        )
-        s.add(rev)
-        s.flush()
-        return rev
+    # The events below make the rows (backend.ledger.projection.config): a patch when it is
+    # proposed, its revision when it is committed, a revision for each rollback.
 
-    def _event(
+    def _propose(
         self,
         s: Session,
         principal: Principal,
-        phase: str,
-        patch: ConfigPatch,
-        revision: ConfigRevision | None = None,
-    ) -> None:
+        *,
+        scope: str,
+        text: str,
+        ops: list[dict[str, Any]],
+        diff: list[dict[str, Any]],
+        risk: str,
+        rationale: str,
+        intents: list[str],
+        base_revision: str | None,
+    ) -> ConfigPatch:
+        patch_id = new_id("pat")
         payload: dict[str, Any] = {
-            "phase": phase,
+            "phase": "proposed",
+            "patch_id": patch_id,
+            "scope": scope,
+            "text": text,
+            "risk": risk,
+            "ops": ops,
+            "diff": diff,
+            "rationale": rationale,
+            "base_revision": base_revision,
+            "intents": intents,
+            "at": now_text(),
+        }
+        self.ledger.append(s, NewEvent(EventType.PATCH, payload, actor=principal.actor))
+        return self._made(s, ConfigPatch, patch_id)
+
+    def _committed(self, s: Session, principal: Principal, patch: ConfigPatch) -> ConfigRevision:
+        revision_id = new_id("rev")
+        payload: dict[str, Any] = {
+            "phase": "committed",
             "patch_id": patch.id,
             "scope": patch.scope,
             "text": patch.text,
@@ -371,25 +350,37 @@ class ConfigService:
             "rationale": patch.rationale,
             "base_revision": patch.base_revision,
             "intents": json.loads(patch.intents),
-            "at": patch.created_at,
+            "revision_id": revision_id,
+            "at": now_text(),
         }
-        if revision is not None:
-            payload["revision_id"] = revision.id
-            payload["at"] = revision.created_at
         self.ledger.append(s, NewEvent(EventType.PATCH, payload, actor=principal.actor))
+        return self._made(s, ConfigRevision, revision_id)
 
-    def _rollback_event(
-        self, s: Session, principal: Principal, target: ConfigRevision, rev: ConfigRevision
-    ) -> None:
+    def _rolled_back(
+        self,
+        s: Session,
+        principal: Principal,
+        target: ConfigRevision,
+        restore: list[dict[str, Any]],
+    ) -> ConfigRevision:
+        revision_id = new_id("rev")
         payload = {
             "phase": "rolled_back",
-            "revision_id": rev.id,
+            "revision_id": revision_id,
             "rolls_back": target.id,
             "scope": target.scope,
-            "changes": json.loads(rev.changes),
-            "at": rev.created_at,
+            "changes": restore,
+            "at": now_text(),
         }
         self.ledger.append(s, NewEvent(EventType.PATCH, payload, actor=principal.actor))
+        return self._made(s, ConfigRevision, revision_id)
+
+    @staticmethod
+    def _made(s: Session, model: type[_Row], key: str) -> _Row:
+        row = s.get(model, key)
+        if row is None:
+            raise RuntimeError(f"the ledger's projection did not make {model.__name__} {key}")
+        return row
 
 
 def _get(config: dict[str, Any], path: str) -> Any:

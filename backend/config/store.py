@@ -61,12 +61,9 @@ class ConfigStore:
         data: dict[str, Any] = json.loads(row.data) if row else seed()
         return data
 
-    def ensure_seed(self, session: Session, now: str) -> bool:
-        """Store the seed once; True if it was stored now."""
-        if session.get(ConfigSeed, 1) is not None:
-            return False
-        session.add(ConfigSeed(id=1, data=json.dumps(seed(), sort_keys=True), created_at=now))
-        return True
+    def seeded(self, session: Session) -> bool:
+        """Whether the seed is stored."""
+        return session.get(ConfigSeed, 1) is not None
 
     def revisions(self, session: Session, scopes: list[str]) -> Sequence[ConfigRevision]:
         return session.scalars(

@@ -58,6 +58,10 @@ class NewEvent:
     conversation_id: str | None = None
     task_id: str | None = None
     causation_id: str | None = None
+    # Payload values the state keeps but the ledger must not (the text of a memory that may
+    # hold a credential): the live projection reads them in place of the payload's; they
+    # are never hashed or stored.
+    withheld: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

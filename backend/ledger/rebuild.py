@@ -95,30 +95,73 @@ def _q(value: str | None) -> str:
     return "null" if value is None else str(encode_basestring(value))
 
 
-def _verifies(row: Any, event: StoredEvent) -> bool:
-    """Whether the row's hash is `event_hash` of its envelope. Fast path: the stored payload
-    is already canonical JSON (`LedgerStore.append` stores it so), so the canonical envelope
-    is assembled around it as text; only if that fails is the payload re-canonicalised, so
-    exactly what `LedgerStore.verify` accepts is accepted."""
-    text = (
-        f'{{"actor":{{"id":{_q(row.actor_id)},"role":{_q(row.actor_role)}}},'
-        f'"causation_id":{_q(row.causation_id)},"conversation_id":{_q(row.conversation_id)},'
-        f'"event_id":{_q(row.event_id)},"payload":{row.payload},'
-        f'"prev_hash":{_q(row.prev_hash)},"seq":{int(row.seq)},"task_id":{_q(row.task_id)},'
-        f'"ts":{_q(row.ts)},"type":{_q(row.type)}}}'
+_FIELDS = (
+    "seq, event_id, ts, type, conversation_id, task_id, actor_id, actor_role, causation_id, "
+    "payload, prev_hash, hash"
+)
+# SQLite assembles each event's canonical envelope itself (`LedgerStore.append` stores the
+# payload already canonical), so Python only hashes it: the envelope's keys in sorted
+# order, strings quoted by json_quote. Where SQLite's quoting differs from `canonical`'s
+# (control characters), the hash will not match and the exact check decides.
+_SQLITE_ENVELOPE = (
+    """'{"actor":{"id":' || json_quote(actor_id) || ',"role":' || json_quote(actor_role)"""
+    """ || '},"causation_id":' || json_quote(causation_id)"""
+    """ || ',"conversation_id":' || json_quote(conversation_id)"""
+    """ || ',"event_id":' || json_quote(event_id) || ',"payload":' || payload"""
+    """ || ',"prev_hash":' || json_quote(prev_hash) || ',"seq":' || seq"""
+    """ || ',"task_id":' || json_quote(task_id) || ',"ts":' || json_quote(ts)"""
+    """ || ',"type":' || json_quote(type) || '}'"""
+)
+_BATCH_SQL = " ".join(
+    (
+        "SELECT",
+        _FIELDS + ",",
+        "{envelope}",
+        "FROM ledger_events WHERE seq >= ? ORDER BY seq LIMIT ?",
     )
-    digest = hashlib.sha256()
-    digest.update(row.prev_hash.encode())
-    digest.update(text.encode())
-    if digest.hexdigest() == row.hash:
+)
+
+
+def _envelope_text(row: tuple[Any, ...]) -> str:
+    """The canonical envelope of a row whose payload is stored canonical."""
+    seq, event_id, ts, type_, conv, task, actor_id, actor_role, cause, payload = row[:10]
+    return (
+        f'{{"actor":{{"id":{_q(actor_id)},"role":{_q(actor_role)}}},'
+        f'"causation_id":{_q(cause)},"conversation_id":{_q(conv)},'
+        f'"event_id":{_q(event_id)},"payload":{payload},'
+        f'"prev_hash":{_q(row[10])},"seq":{int(seq)},"task_id":{_q(task)},'
+        f'"ts":{_q(ts)},"type":{_q(type_)}}}'
+    )
+
+
+def _verifies(row: tuple[Any, ...], event: StoredEvent) -> bool:
+    """Whether the row's hash is `event_hash` of its envelope. Fast path: the envelope text
+    as SQLite or `_envelope_text` assembled it; only if that fails is the payload
+    re-canonicalised, so exactly what `LedgerStore.verify` accepts is accepted."""
+    prev_hash, stored_hash, text = row[10], row[11], row[12]
+    if hashlib.sha256(f"{prev_hash}{text}".encode()).hexdigest() == stored_hash:
         return True
     envelope = event.public()
     del envelope["hash"]
-    return bool(event_hash(row.prev_hash, envelope) == row.hash)
+    return bool(event_hash(prev_hash, envelope) == stored_hash)
 
 
-def _where(row: Any, reason: str) -> dict[str, Any]:
-    return {"seq": row.seq, "event_id": row.event_id, "reason": reason}
+def _where(row: tuple[Any, ...], reason: str) -> dict[str, Any]:
+    return {"seq": row[0], "event_id": row[1], "reason": reason}
+
+
+def _fetch(session: Session, after: int, batch: int) -> list[tuple[Any, ...]]:
+    """Rows of the ledger from seq `after` on, each with its envelope text last."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        sql = _BATCH_SQL.format(envelope=_SQLITE_ENVELOPE)
+        return list(driver.execute(sql, (after, batch)).fetchall())
+    rows = connection.exec_driver_sql(
+        _BATCH_SQL.format(envelope="NULL").replace("?", "%s"), (after, batch)
+    ).all()
+    return [(*r[:12], _envelope_text(tuple(r))) for r in rows]
 
 
 def read_events(
@@ -126,36 +169,24 @@ def read_events(
 ) -> Iterator[list[StoredEvent]]:
     """The ledger in `seq` order, in batches, each event's link checked as it is read."""
     head = session.execute(select(LedgerHead.seq, LedgerHead.hash)).one()
-    prev_hash, expected, cols = GENESIS, 1, _EVENTS.c
+    prev_hash, expected = GENESIS, 1
     while True:
-        rows = session.execute(
-            select(_EVENTS).where(cols.seq >= expected).order_by(cols.seq).limit(batch)
-        ).all()
+        rows = _fetch(session, expected, batch)
         events = []
         for r in rows:
-            if r.seq != expected:
+            if r[0] != expected:
                 raise ChainBroken(_where(r, f"event {expected} is missing"))
             try:
-                payload = json.loads(r.payload)
+                payload = json.loads(r[9])
             except json.JSONDecodeError:
                 raise ChainBroken(_where(r, "payload is not valid JSON")) from None
             event = StoredEvent(
-                r.event_id,
-                r.seq,
-                r.ts,
-                r.type,
-                r.conversation_id,
-                r.task_id,
-                Actor(r.actor_id, r.actor_role),
-                r.causation_id,
-                payload,
-                r.prev_hash,
-                r.hash,
+                r[1], r[0], r[2], r[3], r[4], r[5], Actor(r[6], r[7]), r[8], payload, r[10], r[11]
             )
-            if r.prev_hash != prev_hash or not _verifies(r, event):
+            if r[10] != prev_hash or not _verifies(r, event):
                 raise ChainBroken(_where(r, "the event's hash does not verify"))
             events.append(event)
-            prev_hash, expected = r.hash, r.seq + 1
+            prev_hash, expected = r[11], r[0] + 1
         if events:
             yield events
             if progress is not None:

@@ -8,12 +8,15 @@ Invariants:
   goes backwards, and each event's `prev_hash` is its predecessor's `hash`.
 - Events are never updated or deleted (database triggers enforce it).
 - Payloads are redacted before they are hashed and stored.
+- Each event is applied to the state tables as it is appended (`projection.live`), by the
+  handlers `steward ledger rebuild` replays: the rows it explains are written there, not
+  by the services.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -23,6 +26,7 @@ from backend.clock import now_text
 from backend.ids import new_id
 from backend.ledger.events import Actor, NewEvent, StoredEvent
 from backend.ledger.hashing import GENESIS, canonical, event_hash
+from backend.ledger.projection.live import project
 from backend.ledger.redact import redact
 from backend.storage.db import PENDING_EVENTS
 from backend.storage.models import LedgerEvent, LedgerHead
@@ -107,6 +111,7 @@ class LedgerStore:
         session.add(row)
         head.seq, head.hash, head.ts = row.seq, row.hash, row.ts
         stored = _stored(row)
+        project(session, replace(stored, payload=event.payload | event.withheld))
         session.info.setdefault(PENDING_EVENTS, []).append(stored)
         return stored
 

@@ -9,12 +9,9 @@ Invariants:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from backend.auth.principal import Principal
-from backend.ledger.events import StoredEvent
 from backend.ledger.redact import REDACTED
 from backend.memory.embeddings import content_hash
 from backend.memory.signals import is_credential
@@ -73,36 +70,21 @@ class Facts:
             "source": self.ctx.source,
         }
 
-    def columns(
-        self, principal: Principal, event: StoredEvent, status: str = "active"
-    ) -> dict[str, Any]:
-        return {
-            "user_id": principal.user_id,
-            "text": self.text,
-            "text_sha256": content_hash(self.text),
-            "kind": self.kind,
-            "confidence": self.confidence,
-            "origin": self.ctx.origin,
-            "impact": json.dumps(self.impact),
-            "source": self.ctx.source,
-            "source_event_id": self.ctx.cause or event.event_id,
-            "task_id": self.ctx.task_id,
-            "conversation_id": self.ctx.conversation_id,
-            "actor_id": principal.user_id,
-            "confirmations": 1,
-            "status": status,
-            "created_at": event.ts,
-            "updated_at": event.ts,
-        }
+    def withheld(self) -> dict[str, Any]:
+        """What the row keeps that the ledger must not: the text of a possible credential."""
+        return {"text": self.text} if is_credential(self.impact) else {}
 
 
-def merge_payload(phase: str, row: MemoryItem | MemoryCandidate, facts: Facts) -> dict[str, Any]:
+def merge_payload(
+    phase: str, row: MemoryItem | MemoryCandidate, facts: Facts, confidence: float
+) -> dict[str, Any]:
+    """The event of one more confirmation of `row`, now held with `confidence`."""
     key = "memory_id" if isinstance(row, MemoryItem) else "candidate_id"
     return {
         "phase": phase,
         key: row.id,
         "text_sha256": content_hash(facts.text),
         "origin": facts.ctx.origin,
-        "confirmations": row.confirmations,
-        "confidence": row.confidence,
+        "confirmations": row.confirmations + 1,
+        "confidence": confidence,
     }

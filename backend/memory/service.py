@@ -18,7 +18,6 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -32,7 +31,7 @@ from backend.ledger.events import EventType, NewEvent, StoredEvent
 from backend.ledger.store import LedgerStore
 from backend.memory.embeddings import content_hash
 from backend.memory.policy import Decision, Neighbour, decide
-from backend.memory.records import SHARED_COLUMNS, Facts, WriteContext, merge_payload
+from backend.memory.records import Facts, WriteContext, merge_payload
 from backend.memory.search import Hit, MemorySearch
 from backend.memory.signals import estimated_confidence, high_impact
 from backend.memory.store import MemoryFilters, MemoryStore, candidate_public, item_public
@@ -122,8 +121,16 @@ class MemoryService:
             item = self._store_item(s, principal, facts)
             return {"status": "stored", "memory": item_public(item), "reasons": []}, item.key
 
+    # Each event below makes or changes the rows it explains (backend.ledger.projection
+    # .memory); the service decides and records, the projection writes.
+
     def _event(
-        self, s: Session, principal: Principal, payload: dict[str, Any], ctx: WriteContext
+        self,
+        s: Session,
+        principal: Principal,
+        payload: dict[str, Any],
+        ctx: WriteContext,
+        facts: Facts | None = None,
     ) -> StoredEvent:
         return self.ledger.append(
             s,
@@ -134,16 +141,16 @@ class MemoryService:
                 conversation_id=ctx.conversation_id,
                 task_id=ctx.task_id,
                 causation_id=ctx.cause,
+                withheld=facts.withheld() if facts else {},
             ),
         )
 
     def _store_item(self, s: Session, principal: Principal, facts: Facts) -> MemoryItem:
         memory_id = new_id("mem")
-        event = self._event(
-            s, principal, {"phase": "stored", "memory_id": memory_id, **facts.payload()}, facts.ctx
-        )
-        item = MemoryItem(id=memory_id, key=event.seq, **facts.columns(principal, event))
-        s.add(item)
+        payload = {"phase": "stored", "memory_id": memory_id, **facts.payload()}
+        self._event(s, principal, payload, facts.ctx, facts)
+        item = self.store.item(s, memory_id)
+        assert item is not None
         return item
 
     def _propose(
@@ -157,14 +164,9 @@ class MemoryService:
             "reasons": decision.reasons,
             "supersedes": decision.supersedes,
         }
-        event = self._event(s, principal, payload, facts.ctx)
-        cand = MemoryCandidate(
-            id=candidate_id,
-            reasons=json.dumps(decision.reasons),
-            supersedes=decision.supersedes,
-            **facts.columns(principal, event, status="pending"),
-        )
-        s.add(cand)
+        self._event(s, principal, payload, facts.ctx, facts)
+        cand = self.store.candidate(s, candidate_id)
+        assert cand is not None
         superseded = self.store.item(s, decision.supersedes) if decision.supersedes else None
         return {
             "status": "candidate",
@@ -177,11 +179,10 @@ class MemoryService:
     ) -> dict[str, Any]:
         item = self.store.item(s, decision.target or "")
         assert item is not None
-        item.confirmations += 1
+        confidence = item.confidence
         if facts.ctx.origin == "user" and principal.is_owner:
-            item.confidence = max(item.confidence, facts.confidence)
-        item.updated_at = now_text()
-        payload = merge_payload("merged", item, facts) | {"at": item.updated_at}
+            confidence = max(confidence, facts.confidence)
+        payload = merge_payload("merged", item, facts, confidence) | {"at": now_text()}
         self._event(s, principal, payload, facts.ctx)
         return {"status": "merged", "memory": item_public(item), "reasons": ["duplicate"]}
 
@@ -190,10 +191,8 @@ class MemoryService:
     ) -> dict[str, Any]:
         cand = self.store.candidate(s, decision.target or "")
         assert cand is not None
-        cand.confirmations += 1
-        cand.confidence = max(cand.confidence, facts.confidence)
-        cand.updated_at = now_text()
-        payload = merge_payload("candidate_merged", cand, facts) | {"at": cand.updated_at}
+        confidence = max(cand.confidence, facts.confidence)
+        payload = merge_payload("candidate_merged", cand, facts, confidence) | {"at": now_text()}
         self._event(s, principal, payload, facts.ctx)
         superseded = self.store.item(s, cand.supersedes) if cand.supersedes else None
         return {
@@ -231,29 +230,10 @@ class MemoryService:
                 "reason": reason,
             }
             ctx = WriteContext(task_id=cand.task_id, conversation_id=cand.conversation_id)
-            event = self._event(s, principal, payload, ctx)
-            now = event.ts
-            item = MemoryItem(
-                id=memory_id,
-                key=event.seq,
-                candidate_id=cand.id,
-                supersedes=replaces,
-                **{c: getattr(cand, c) for c in SHARED_COLUMNS},
-            )
-            item.status, item.created_at, item.updated_at = "active", now, now
-            s.add(item)
-            stale: list[int] = []
-            if old is not None and replaces is not None:
-                old.status, old.superseded_by, old.updated_at = "superseded", memory_id, now
-                stale.append(old.key)
-            cand.status, cand.memory_id = "approved", memory_id
-            cand.decided_by, cand.decided_at, cand.reason, cand.updated_at = (
-                principal.user_id,
-                now,
-                reason,
-                now,
-            )
-            return item, stale
+            self._event(s, principal, payload, ctx)
+            item = self.store.item(s, memory_id)
+            assert item is not None
+            return item, [old.key] if old is not None and replaces is not None else []
 
     def reject(self, principal: Principal, candidate_id: str, reason: str | None) -> dict[str, Any]:
         """Owner: the candidate is not remembered."""
@@ -262,14 +242,7 @@ class MemoryService:
             cand = self._pending(s, candidate_id)
             payload = {"phase": "candidate_rejected", "candidate_id": cand.id, "reason": reason}
             ctx = WriteContext(task_id=cand.task_id, conversation_id=cand.conversation_id)
-            event = self._event(s, principal, payload, ctx)
-            cand.status, cand.decided_by, cand.decided_at, cand.reason, cand.updated_at = (
-                "rejected",
-                principal.user_id,
-                event.ts,
-                reason,
-                event.ts,
-            )
+            self._event(s, principal, payload, ctx)
         return self.get_candidate(principal, candidate_id)
 
     def _pending(self, s: Session, candidate_id: str) -> MemoryCandidate:
@@ -294,13 +267,7 @@ class MemoryService:
             if item.status == "active":
                 payload = {"phase": "deleted", "memory_id": item.id, "reason": reason}
                 ctx = WriteContext(conversation_id=item.conversation_id)
-                event = self._event(s, principal, payload, ctx)
-                item.status, item.deleted_by, item.deleted_at, item.updated_at = (
-                    "deleted",
-                    principal.user_id,
-                    event.ts,
-                    event.ts,
-                )
+                self._event(s, principal, payload, ctx)
             body = item_public(item)
             key = item.key
         self.search.vectors.discard([key])

@@ -10,19 +10,21 @@ from sqlalchemy.orm import Session
 
 from backend.auth.principal import Principal
 from backend.ledger.events import Actor, EventType, NewEvent
+from backend.ledger.projection.tools import MAX_RESULT_CHARS, dump_value
 from backend.ledger.store import LedgerStore
 from backend.storage.models import Approval, ToolCall
-from backend.tools.registry import Risk
+from backend.tools.registry import Risk, ToolSpec
 
-MAX_RESULT_CHARS = 64_000
-
-
-def dump_value(value: Any) -> str:
-    """Arguments or a result as stored: JSON, cut at `MAX_RESULT_CHARS`."""
-    text = json.dumps(value, default=str, ensure_ascii=False)
-    if len(text) > MAX_RESULT_CHARS:
-        text = json.dumps({"truncated": True, "text": text[:MAX_RESULT_CHARS]})
-    return text
+__all__ = [
+    "MAX_RESULT_CHARS",
+    "approval_event",
+    "approval_requested_event",
+    "call_event",
+    "dump_value",
+    "policy_reason",
+    "refusal_event",
+    "requested_event",
+]
 
 
 def call_event(
@@ -43,6 +45,73 @@ def call_event(
             EventType.TOOL_CALL,
             payload,
             actor=actor,
+            conversation_id=call.conversation_id,
+            task_id=call.task_id,
+            causation_id=cause,
+        ),
+    )
+    return event.event_id
+
+
+def requested_event(
+    ledger: LedgerStore,
+    s: Session,
+    call_id: str,
+    spec: ToolSpec,
+    principal: Principal,
+    cause: str | None,
+    where: tuple[str | None, str | None],
+    **extra: Any,
+) -> str:
+    """Append a call's `requested` event, which makes its row; `where` is its
+    (conversation, task). Returns the event id."""
+    payload = {"phase": "requested", "tool_call_id": call_id, "tool": spec.name}
+    payload |= {"risk": str(spec.risk), **extra}
+    conversation_id, task_id = where
+    event = ledger.append(
+        s,
+        NewEvent(
+            EventType.TOOL_CALL,
+            payload,
+            actor=principal.actor,
+            conversation_id=conversation_id,
+            task_id=task_id,
+            causation_id=cause,
+        ),
+    )
+    return event.event_id
+
+
+def approval_requested_event(
+    ledger: LedgerStore,
+    s: Session,
+    approval_id: str,
+    call: ToolCall,
+    principal: Principal,
+    cause: str,
+    at: str,
+    expires_at: str,
+) -> str:
+    """Append the `requested` event of an approval, which makes its row and links the call
+    to it. Returns the event id."""
+    payload = {
+        "phase": "requested",
+        "approval_id": approval_id,
+        "tool_call_id": call.id,
+        "tool": call.tool,
+        "risk": call.risk,
+        "args": json.loads(call.args),
+        "decided_by": None,
+        "reason": None,
+        "at": at,
+        "expires_at": expires_at,
+    }
+    event = ledger.append(
+        s,
+        NewEvent(
+            EventType.APPROVAL,
+            payload,
+            actor=principal.actor,
             conversation_id=call.conversation_id,
             task_id=call.task_id,
             causation_id=cause,

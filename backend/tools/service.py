@@ -7,8 +7,11 @@ Invariants:
   executor died is `ambiguous` if it was an external write (never re-run silently) and
   `interrupted` otherwise (safe to run again).
 - The same tool call id never runs twice: a repeat returns the recorded result or state.
-- An approval is decided once; approving runs the tool exactly once; rejecting records the
-  refusal. Either way the waiting task goes back to its lane once nothing else is pending.
+- An approval is decided once (its row is locked while it is decided); approving runs the
+  tool exactly once; rejecting records the refusal. Either way the waiting task goes back to
+  its lane once nothing else is pending.
+- Rows of `tool_calls` and `approvals` are written by the events' projection
+  (`backend.ledger.projection.tools`); this service writes only which process executes.
 """
 
 from __future__ import annotations
@@ -37,10 +40,12 @@ from backend.storage.models import Approval, ToolCall, User
 from backend.tools.policy import Decision, decide
 from backend.tools.recording import (
     approval_event,
+    approval_requested_event,
     call_event,
     dump_value,
     policy_reason,
     refusal_event,
+    requested_event,
 )
 from backend.tools.registry import ArgumentsInvalid, Risk, ToolContext, ToolRegistry, ToolSpec
 from backend.tools.store import ToolStore, approval_public, call_public
@@ -148,28 +153,16 @@ class ToolService:
                 always_ask=spec.name in policy.get("always_ask", ()),
                 member_local_write=policy.get("member_local_write", "ask"),
             )
+            # The `requested` event makes the call's row (backend.ledger.projection.tools).
             stamp = now_text()
-            call = ToolCall(
-                id=call_id,
-                tool=spec.name,
-                args=dump_value(args),
-                risk=str(spec.risk),
-                status="pending_approval" if decision == Decision.NEEDS_APPROVAL else "running",
-                user_id=principal.user_id,
-                conversation_id=conversation_id,
-                task_id=task_id,
-                model_call_id=model_call_id,
-                step=step,
-                created_at=stamp,
-            )
-            s.add(call)
-            s.flush()
-            requested = self._event(
+            requested = requested_event(
+                self.ledger,
                 s,
-                call,
-                principal.actor,
-                "requested",
+                call_id,
+                spec,
+                principal,
                 cause,
+                (conversation_id, task_id),
                 args=args,
                 decision=str(decision),
                 policy=policy_reason(spec.risk, principal),
@@ -177,6 +170,8 @@ class ToolService:
                 step=step,
                 at=stamp,
             )
+            call = self.store.call(s, call_id)
+            assert call is not None
             if decision == Decision.NEEDS_APPROVAL:
                 ttl = float(policy.get("approval_ttl_s", self.settings.approval_ttl_s))
                 approval = self._request_approval(s, call, principal, requested, ttl)
@@ -187,36 +182,18 @@ class ToolService:
     def _request_approval(
         self, s: Session, call: ToolCall, principal: Principal, cause: str, ttl_s: float
     ) -> Approval:
-        created = now()
-        approval = Approval(
-            id=new_id("apr"),
-            tool_call_id=call.id,
-            task_id=call.task_id,
-            conversation_id=call.conversation_id,
-            status="pending",
-            requested_by=principal.user_id,
-            created_at=rfc3339(created),
-            expires_at=rfc3339(created + timedelta(seconds=ttl_s)),
+        created, approval_id = now(), new_id("apr")
+        expires = rfc3339(created + timedelta(seconds=ttl_s))
+        approval_requested_event(
+            self.ledger, s, approval_id, call, principal, cause, rfc3339(created), expires
         )
-        s.add(approval)
-        call.approval_id = approval.id
-        self._approval_event(
-            s,
-            approval,
-            call,
-            principal.actor,
-            "requested",
-            cause,
-            at=approval.created_at,
-            expires_at=approval.expires_at,
-        )
+        approval = self.store.approval(s, approval_id)
+        assert approval is not None
         return approval
 
     def _start(self, s: Session, call: ToolCall, actor: Actor, cause: str | None) -> str:
-        call.status = "running"
-        call.started_at = now_text()
         call.executor = self.executor
-        return self._event(s, call, actor, "started", cause, at=call.started_at)
+        return self._event(s, call, actor, "started", cause, at=now_text())
 
     async def _run(
         self,
@@ -258,17 +235,12 @@ class ToolService:
         with self.db.write() as s:
             call = self.store.call(s, call_id)
             assert call is not None
-            call.status = "failed" if error else "completed"
-            call.result = None if error else dump_value(result)
-            call.error = error
-            call.finished_at = now_text()
-            call.duration_ms = duration
-            extra: dict[str, Any] = {"duration_ms": duration, "at": call.finished_at}
+            extra: dict[str, Any] = {"duration_ms": duration, "at": now_text()}
             if error:
                 extra["error"] = error
             else:
-                extra["result"] = json.loads(call.result or "null")
-            self._event(s, call, SYSTEM, call.status, cause, **extra)
+                extra["result"] = json.loads(dump_value(result))  # as stored: cut if too long
+            self._event(s, call, SYSTEM, "failed" if error else "completed", cause, **extra)
             return call_public(call)
 
     # --- approvals ----------------------------------------------------------------------
@@ -328,18 +300,17 @@ class ToolService:
     ) -> tuple[ToolCall, str]:
         """Move a pending approval to `status` once and record it; (its call, the event id)."""
         approval, call = self._pending(s, approval_id)
-        stamp = now_text()
-        if not self.store.decide(
+        event = self._approval_event(
             s,
-            approval_id,
+            approval,
+            call,
+            principal.actor,
             status,
+            None,
             decided_by=principal.user_id,
-            decided_at=stamp,
             reason=reason,
-        ):
-            raise self._already_decided(approval_id, "decided")
-        s.refresh(approval)
-        event = self._approval_event(s, approval, call, principal.actor, status, None, at=stamp)
+            at=now_text(),
+        )
         return call, event
 
     def _claim_approval(
@@ -354,9 +325,7 @@ class ToolService:
         """Record the refusal; the waiting task continues with it."""
         with self.db.write() as s:
             call, cause = self._decide(s, principal, approval_id, "rejected", reason)
-            call.status = "rejected"
-            call.error = f"the owner rejected this call{': ' + reason if reason else ''}"
-            call.finished_at = now_text()
+            error = f"the owner rejected this call{': ' + reason if reason else ''}"
             self._event(
                 s,
                 call,
@@ -364,15 +333,15 @@ class ToolService:
                 "rejected",
                 cause,
                 reason=reason,
-                error=call.error,
-                at=call.finished_at,
+                error=error,
+                at=now_text(),
             )
             task_id = call.task_id
         self._resume_task(task_id, approval_id)
         return self.get_approval(principal, approval_id)
 
     def _pending(self, s: Session, approval_id: str) -> tuple[Approval, ToolCall]:
-        approval = self.store.approval(s, approval_id)
+        approval = self.store.lock_approval(s, approval_id)
         if approval is None:
             raise NotFound(f"No approval '{approval_id}'.", code="approval_not_found")
         if approval.status != "pending":
@@ -398,15 +367,13 @@ class ToolService:
         )
 
     def _expire(self, s: Session, approval: Approval, call: ToolCall) -> None:
-        decided_at = now_text()
-        if not self.store.decide(s, approval.id, "expired", decided_at=decided_at):
-            return
-        s.refresh(approval)
-        cause = self._approval_event(s, approval, call, SYSTEM, "expired", None, at=decided_at)
-        call.status = "expired"
-        call.error = "the approval expired before the owner decided; nothing was run"
-        call.finished_at = now_text()
-        self._event(s, call, SYSTEM, "expired", cause, error=call.error, at=call.finished_at)
+        """Expire a pending approval (the caller holds its row) and its call."""
+        stamp = now_text()
+        cause = self._approval_event(
+            s, approval, call, SYSTEM, "expired", None, decided_by=None, reason=None, at=stamp
+        )
+        error = "the approval expired before the owner decided; nothing was run"
+        self._event(s, call, SYSTEM, "expired", cause, error=error, at=stamp)
 
     def expire_due(self) -> list[str]:
         """Expire overdue approvals; returns the ids of tasks to resume."""
@@ -433,7 +400,7 @@ class ToolService:
                 return
             if self.store.pending_of_task(s, task_id):
                 return
-            self.tasks.set_status(s, task, "queued", now_text())
+            self.tasks.transition(task, "queued")
             self.ledger.append(
                 s,
                 NewEvent(
@@ -468,14 +435,14 @@ class ToolService:
                     continue
                 moved += 1
                 external = call.risk == Risk.EXTERNAL_WRITE
-                call.status = "ambiguous" if external else "interrupted"
-                call.error = (
+                error = (
                     "Steward stopped while this external write ran; it may or may not have "
                     "happened. It will not be re-run unless the owner retries it."
                     if external
                     else "Steward stopped while this call ran; it will run again."
                 )
-                self._event(s, call, SYSTEM, call.status, None, error=call.error)
+                phase = "ambiguous" if external else "interrupted"
+                self._event(s, call, SYSTEM, phase, None, error=error)
         return moved
 
     def _event(

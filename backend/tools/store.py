@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from backend.pagination import before as keyset_before
@@ -107,19 +107,24 @@ class ToolStore:
         )
 
     def expired_pending(self, session: Session, now: str) -> Sequence[Approval]:
+        """Pending approvals past their expiry, locked until the transaction ends."""
         return session.scalars(
-            select(Approval).where(Approval.status == "pending", Approval.expires_at < now)
+            select(Approval)
+            .where(Approval.status == "pending", Approval.expires_at < now)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         ).all()
 
-    def decide(self, session: Session, approval_id: str, status: str, **values: Any) -> bool:
-        """Move a pending approval to `status`; False if it was no longer pending."""
-        result = session.execute(
-            update(Approval)
-            .where(Approval.id == approval_id, Approval.status == "pending")
-            .values(status=status, **values)
-            .execution_options(synchronize_session=False)
+    def lock_approval(self, session: Session, approval_id: str) -> Approval | None:
+        """An approval as it is now, locked until the transaction ends: a decision is taken
+        by one transaction at a time, so it is taken once (SQLite's write transactions are
+        exclusive anyway; PostgreSQL blocks here)."""
+        return session.scalar(
+            select(Approval)
+            .where(Approval.id == approval_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def interrupted(self, session: Session) -> Sequence[ToolCall]:
         """Calls that were running (intent recorded, no receipt)."""

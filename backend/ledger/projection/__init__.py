@@ -21,31 +21,15 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-from backend.ledger.events import EventType, StoredEvent
-from backend.ledger.projection.agent import on_completion, on_input, on_task, on_user
-from backend.ledger.projection.config import on_patch
-from backend.ledger.projection.memory import on_memory
+from backend.ledger.events import StoredEvent
+from backend.ledger.projection.handlers import apply_event
 from backend.ledger.projection.schema import TABLES, TableSpec
 from backend.ledger.projection.state import Row, State
-from backend.ledger.projection.tools import on_approval, on_tool_call
 
-__all__ = ["TABLES", "Projection", "Row", "TableSpec", "reduce"]
-
-Handler = Callable[[State, StoredEvent], None]
-
-_HANDLERS: dict[str, Handler] = {
-    EventType.USER: on_user,
-    EventType.INPUT: on_input,
-    EventType.TASK: on_task,
-    EventType.COMPLETION: on_completion,
-    EventType.TOOL_CALL: on_tool_call,
-    EventType.APPROVAL: on_approval,
-    EventType.PATCH: on_patch,
-    EventType.MEMORY: on_memory,
-}
+__all__ = ["TABLES", "Projection", "Row", "TableSpec", "apply_event", "reduce"]
 
 
 class Projection:
@@ -60,9 +44,7 @@ class Projection:
         """Apply one event (the next in `seq` order)."""
         if event.seq <= self.last_seq:
             raise ValueError(f"event {event.seq} applied after {self.last_seq}: out of order")
-        handler = _HANDLERS.get(event.type)
-        if handler is not None:
-            handler(self.state, event)
+        apply_event(self.state, event)
         self.events += 1
         self.last_seq = event.seq
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 from typing import Any
 
 from backend.ledger.events import StoredEvent
-from backend.ledger.projection.state import State, at, dump
+from backend.ledger.projection.state import Target, at, dump
 
 __all__ = ["on_completion", "on_input", "on_task", "on_user"]
 
 
-def on_user(state: State, ev: StoredEvent) -> None:
+def on_user(state: Target, ev: StoredEvent) -> None:
     p = ev.payload
     if p.get("phase") != "created":
         return  # token rotations change api_tokens only, which the ledger does not explain
@@ -33,7 +33,7 @@ def on_user(state: State, ev: StoredEvent) -> None:
     }
 
 
-def on_input(state: State, ev: StoredEvent) -> None:
+def on_input(state: Target, ev: StoredEvent) -> None:
     p = ev.payload
     text = p.get("text")
     if ev.task_id is None or ev.conversation_id is None or not isinstance(text, str):
@@ -84,7 +84,7 @@ def on_input(state: State, ev: StoredEvent) -> None:
     }
 
 
-def on_completion(state: State, ev: StoredEvent) -> None:
+def on_completion(state: Target, ev: StoredEvent) -> None:
     if ev.task_id is None or ev.conversation_id is None:
         return
     text = ev.payload.get("text")
@@ -104,7 +104,7 @@ def on_completion(state: State, ev: StoredEvent) -> None:
         task["reply"] = text
 
 
-def on_task(state: State, ev: StoredEvent) -> None:
+def on_task(state: Target, ev: StoredEvent) -> None:
     task = state.table("tasks").get(ev.task_id)
     if task is None:
         return

@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 
 from backend.ledger.events import StoredEvent
-from backend.ledger.projection.state import State, at, dump
+from backend.ledger.projection.state import Target, at, dump
 
 __all__ = ["on_patch"]
 
 
-def _revision(state: State, ev: StoredEvent, **columns: object) -> None:
+def _revision(state: Target, ev: StoredEvent, **columns: object) -> None:
     state.revisions += 1
     row = {
         "id": ev.payload["revision_id"],
@@ -31,7 +31,7 @@ def _revision(state: State, ev: StoredEvent, **columns: object) -> None:
     state.table("config_revisions")[row["id"]] = row
 
 
-def on_patch(state: State, ev: StoredEvent) -> None:
+def on_patch(state: Target, ev: StoredEvent) -> None:
     p = ev.payload
     phase = p.get("phase")
     if phase == "seeded":

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend.ledger.events import StoredEvent
-from backend.ledger.projection.state import Row, State, at, dump
+from backend.ledger.projection.state import Row, RowView, Target, at, dump
 from backend.memory.records import SHARED_COLUMNS
 
 __all__ = ["SHARED", "on_memory"]
@@ -48,7 +48,7 @@ def _written(ev: StoredEvent, status: str) -> Row:
     }
 
 
-def _item(memory_id: str, key: int, fields: Row, **extra: Any) -> Row:
+def _item(memory_id: str, key: int, fields: RowView, **extra: Any) -> Row:
     return {
         "id": memory_id,
         "key": key,
@@ -62,7 +62,7 @@ def _item(memory_id: str, key: int, fields: Row, **extra: Any) -> Row:
     }
 
 
-def on_memory(state: State, ev: StoredEvent) -> None:
+def on_memory(state: Target, ev: StoredEvent) -> None:
     p = ev.payload
     phase = p.get("phase")
     items, candidates = state.table("memory_items"), state.table("memory_candidates")
@@ -98,12 +98,12 @@ def on_memory(state: State, ev: StoredEvent) -> None:
             item["deleted_at"] = item["updated_at"] = ev.ts
 
 
-def _decide(cand: Row, ev: StoredEvent, status: str) -> None:
+def _decide(cand: RowView, ev: StoredEvent, status: str) -> None:
     cand["status"], cand["decided_by"], cand["reason"] = status, ev.actor.id, ev.payload["reason"]
     cand["decided_at"] = cand["updated_at"] = ev.ts
 
 
-def _approve(state: State, ev: StoredEvent) -> None:
+def _approve(state: Target, ev: StoredEvent) -> None:
     p = ev.payload
     items = state.table("memory_items")
     cand = state.table("memory_candidates").get(p["candidate_id"])

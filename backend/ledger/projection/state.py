@@ -4,14 +4,37 @@ plus the little a reducer must remember between events that no table holds."""
 from __future__ import annotations
 
 import json
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from backend.ledger.events import StoredEvent
 
-__all__ = ["Row", "State", "at", "dump"]
+__all__ = ["Row", "RowView", "State", "Table", "Target", "at", "dump"]
 
 Row = dict[str, Any]
+# A row as the handlers read and change it: a dict in a rebuild, an ORM object's columns live.
+RowView = MutableMapping[str, Any]
+
+
+class Table(Protocol):
+    """One projected table, by key."""
+
+    def get(self, key: Any, /) -> RowView | None: ...
+
+    def __getitem__(self, key: Any, /) -> RowView: ...
+
+    def __setitem__(self, key: Any, row: Row, /) -> None: ...
+
+
+class Target(Protocol):
+    """What the handlers apply events to: the in-memory `State` of a rebuild, or the live
+    database (`backend.ledger.projection.live.LiveState`)."""
+
+    pending_reply: dict[str, str]
+    revisions: int
+
+    def table(self, name: str) -> Table: ...
 
 
 @dataclass(slots=True)

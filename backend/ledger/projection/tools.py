@@ -16,20 +16,24 @@ import json
 from typing import Any
 
 from backend.ledger.events import StoredEvent
-from backend.ledger.projection.state import State, at
+from backend.ledger.projection.state import Target, at
 
-__all__ = ["on_approval", "on_tool_call"]
+__all__ = ["MAX_RESULT_CHARS", "dump_value", "on_approval", "on_tool_call"]
 
 _ENDED = ("rejected", "expired", "interrupted", "ambiguous")
 
-
-def _dump(value: Any) -> str:
-    # As `backend.tools.service._dump` stores args and results (the payload already holds
-    # the truncated form when the live value was too long).
-    return json.dumps(value, default=str, ensure_ascii=False)
+MAX_RESULT_CHARS = 64_000
 
 
-def on_tool_call(state: State, ev: StoredEvent) -> None:
+def dump_value(value: Any) -> str:
+    """Arguments or a result as stored: JSON, cut at `MAX_RESULT_CHARS`."""
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    if len(text) > MAX_RESULT_CHARS:
+        text = json.dumps({"truncated": True, "text": text[:MAX_RESULT_CHARS]})
+    return text
+
+
+def on_tool_call(state: Target, ev: StoredEvent) -> None:
     p = ev.payload
     phase, call_id = p.get("phase"), p.get("tool_call_id")
     calls = state.table("tool_calls")
@@ -37,7 +41,7 @@ def on_tool_call(state: State, ev: StoredEvent) -> None:
         calls[call_id] = {
             "id": call_id,
             "tool": p["tool"],
-            "args": _dump(p.get("args")),
+            "args": dump_value(p.get("args")),
             "risk": p["risk"],
             "status": "pending_approval" if p.get("decision") == "needs_approval" else "running",
             "result": None,
@@ -62,7 +66,7 @@ def on_tool_call(state: State, ev: StoredEvent) -> None:
         call["status"], call["started_at"] = "running", at(ev)
     elif phase in ("completed", "failed"):
         call["status"] = phase
-        call["result"] = _dump(p.get("result")) if phase == "completed" else None
+        call["result"] = dump_value(p.get("result")) if phase == "completed" else None
         call["error"] = p.get("error")
         call["finished_at"] = at(ev)
         call["duration_ms"] = p.get("duration_ms")
@@ -72,7 +76,7 @@ def on_tool_call(state: State, ev: StoredEvent) -> None:
             call["finished_at"] = at(ev)
 
 
-def on_approval(state: State, ev: StoredEvent) -> None:
+def on_approval(state: Target, ev: StoredEvent) -> None:
     p = ev.payload
     phase, approval_id = p.get("phase"), p.get("approval_id")
     approvals = state.table("approvals")
