@@ -15,6 +15,7 @@ Invariants:
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import sqlite3
@@ -280,6 +281,18 @@ def rebuild(
 ) -> RebuildReport:
     """Replay `live`'s ledger into a new SQLite file at `target` and compare the two.
     Raises `ChainBroken` if the ledger does not verify."""
+    # The projection holds every row until it is written: the collector's full passes would
+    # rescan it again and again, and a rebuild makes no reference cycles worth collecting.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _rebuild(live, target, batch, progress)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _rebuild(live: Database, target: Path, batch: int, progress: Progress | None) -> RebuildReport:
     report = RebuildReport()
     projection = Projection()
     with live.read() as s:
