@@ -16,21 +16,28 @@ Invariants:
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
+import multiprocessing
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from backend.ledger.chain_check import (
+    BATCH_SQL,
+    SQLITE_ENVELOPE,
+    first_broken,
+    hash_matches,
+)
 from backend.ledger.events import Actor, StoredEvent
-from backend.ledger.hashing import GENESIS, event_hash
+from backend.ledger.hashing import GENESIS
 from backend.ledger.projection import TABLES, Projection, Row, TableSpec
 from backend.ledger.redact import REDACTED, redact
 from backend.memory.embeddings import content_hash
@@ -42,6 +49,8 @@ __all__ = ["ChainBroken", "Difference", "RebuildReport", "read_events", "rebuild
 Progress = Callable[[int, int], None]
 _EVENTS = LedgerEvent.__table__
 _INSERT_CHUNK = 5000
+# Below this many events a second process costs more than it saves.
+BESIDE_FROM = 20_000
 
 
 class ChainBroken(Exception):
@@ -90,89 +99,38 @@ class RebuildReport:
         return not self.differences
 
 
-def _q(value: str | None) -> str:
-    # A string or null as `canonical` writes it (ensure_ascii=False), without json.dumps'
-    # per-call encoder: this runs nine times per event.
-    return "null" if value is None else str(encode_basestring(value))
-
-
-_FIELDS = (
-    "seq, event_id, ts, type, conversation_id, task_id, actor_id, actor_role, causation_id, "
-    "payload, prev_hash, hash"
-)
-# SQLite assembles each event's canonical envelope itself (`LedgerStore.append` stores the
-# payload already canonical), so Python only hashes it: the envelope's keys in sorted
-# order, strings quoted by json_quote. Where SQLite's quoting differs from `canonical`'s
-# (control characters), the hash will not match and the exact check decides.
-_SQLITE_ENVELOPE = (
-    """'{"actor":{"id":' || json_quote(actor_id) || ',"role":' || json_quote(actor_role)"""
-    """ || '},"causation_id":' || json_quote(causation_id)"""
-    """ || ',"conversation_id":' || json_quote(conversation_id)"""
-    """ || ',"event_id":' || json_quote(event_id) || ',"payload":' || payload"""
-    """ || ',"prev_hash":' || json_quote(prev_hash) || ',"seq":' || seq"""
-    """ || ',"task_id":' || json_quote(task_id) || ',"ts":' || json_quote(ts)"""
-    """ || ',"type":' || json_quote(type) || '}'"""
-)
-_BATCH_SQL = " ".join(
-    (
-        "SELECT",
-        _FIELDS + ",",
-        "{envelope}",
-        "FROM ledger_events WHERE seq >= ? ORDER BY seq LIMIT ?",
-    )
-)
-
-
-def _envelope_text(row: tuple[Any, ...]) -> str:
-    """The canonical envelope of a row whose payload is stored canonical."""
-    seq, event_id, ts, type_, conv, task, actor_id, actor_role, cause, payload = row[:10]
-    return (
-        f'{{"actor":{{"id":{_q(actor_id)},"role":{_q(actor_role)}}},'
-        f'"causation_id":{_q(cause)},"conversation_id":{_q(conv)},'
-        f'"event_id":{_q(event_id)},"payload":{payload},'
-        f'"prev_hash":{_q(row[10])},"seq":{int(seq)},"task_id":{_q(task)},'
-        f'"ts":{_q(ts)},"type":{_q(type_)}}}'
-    )
-
-
-def _verifies(row: tuple[Any, ...], event: StoredEvent) -> bool:
-    """Whether the row's hash is `event_hash` of its envelope. Fast path: the envelope text
-    as SQLite or `_envelope_text` assembled it; only if that fails is the payload
-    re-canonicalised, so exactly what `LedgerStore.verify` accepts is accepted."""
-    prev_hash, stored_hash, text = row[10], row[11], row[12]
-    if hashlib.sha256(f"{prev_hash}{text}".encode()).hexdigest() == stored_hash:
-        return True
-    envelope = event.public()
-    del envelope["hash"]
-    return bool(event_hash(prev_hash, envelope) == stored_hash)
-
-
 def _where(row: tuple[Any, ...], reason: str) -> dict[str, Any]:
     return {"seq": row[0], "event_id": row[1], "reason": reason}
 
 
-def _fetch(session: Session, after: int, batch: int) -> list[tuple[Any, ...]]:
-    """Rows of the ledger from seq `after` on, each with its envelope text last."""
+def _fetch(session: Session, after: int, batch: int, verify: bool) -> list[tuple[Any, ...]]:
+    """Rows of the ledger from seq `after` on; with `verify`, each with its envelope text
+    last (assembled by SQLite where it can)."""
     connection = session.connection()
     if connection.dialect.name == "sqlite":
         driver = connection.connection.driver_connection
         assert driver is not None
-        sql = _BATCH_SQL.format(envelope=_SQLITE_ENVELOPE)
+        sql = BATCH_SQL.format(envelope=SQLITE_ENVELOPE if verify else "NULL")
         return list(driver.execute(sql, (after, batch)).fetchall())
     rows = connection.exec_driver_sql(
-        _BATCH_SQL.format(envelope="NULL").replace("?", "%s"), (after, batch)
+        BATCH_SQL.format(envelope="NULL").replace("?", "%s"), (after, batch)
     ).all()
-    return [(*r[:12], _envelope_text(tuple(r))) for r in rows]
+    return [tuple(r) for r in rows]
 
 
 def read_events(
-    session: Session, *, batch: int = 5000, progress: Progress | None = None
+    session: Session,
+    *,
+    batch: int = 5000,
+    progress: Progress | None = None,
+    hashes: bool = True,
 ) -> Iterator[list[StoredEvent]]:
-    """The ledger in `seq` order, in batches, each event's link checked as it is read."""
+    """The ledger in `seq` order, in batches, each event's link to its predecessor checked
+    as it is read, and its hash too unless `hashes` is False (the caller checks them)."""
     head = session.execute(select(LedgerHead.seq, LedgerHead.hash)).one()
     prev_hash, expected = GENESIS, 1
     while True:
-        rows = _fetch(session, expected, batch)
+        rows = _fetch(session, expected, batch, hashes)
         events = []
         for r in rows:
             if r[0] != expected:
@@ -181,12 +139,23 @@ def read_events(
                 payload = json.loads(r[9])
             except json.JSONDecodeError:
                 raise ChainBroken(_where(r, "payload is not valid JSON")) from None
-            event = StoredEvent(
-                r[1], r[0], r[2], r[3], r[4], r[5], Actor(r[6], r[7]), r[8], payload, r[10], r[11]
-            )
-            if r[10] != prev_hash or not _verifies(r, event):
+            if r[10] != prev_hash or (hashes and not hash_matches(r)):
                 raise ChainBroken(_where(r, "the event's hash does not verify"))
-            events.append(event)
+            events.append(
+                StoredEvent(
+                    r[1],
+                    r[0],
+                    r[2],
+                    r[3],
+                    r[4],
+                    r[5],
+                    Actor(r[6], r[7]),
+                    r[8],
+                    payload,
+                    r[10],
+                    r[11],
+                )
+            )
             prev_hash, expected = r[11], r[0] + 1
         if events:
             yield events
@@ -278,27 +247,44 @@ def rebuild(
     *,
     batch: int = 5000,
     progress: Progress | None = None,
+    beside_from: int = BESIDE_FROM,
 ) -> RebuildReport:
     """Replay `live`'s ledger into a new SQLite file at `target` and compare the two.
-    Raises `ChainBroken` if the ledger does not verify."""
+    Raises `ChainBroken` if the ledger does not verify. A SQLite ledger of `beside_from`
+    events or more has its hashes checked by a second process while this one rebuilds."""
     # The projection holds every row until it is written: the collector's full passes would
     # rescan it again and again, and a rebuild makes no reference cycles worth collecting.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _rebuild(live, target, batch, progress)
+        return _rebuild(live, target, batch, progress, beside_from)
     finally:
         if collecting:
             gc.enable()
 
 
-def _rebuild(live: Database, target: Path, batch: int, progress: Progress | None) -> RebuildReport:
+@contextmanager
+def _hashes_beside(live: Database, s: Session, from_events: int) -> Iterator[Future[Any] | None]:
+    """Check the chain's hashes in a second process while this one rebuilds (a SQLite file
+    with at least `from_events` events); None when this process must check them itself."""
+    path = live.reader.url.database
+    head = s.execute(select(LedgerHead.seq, LedgerHead.hash)).one()
+    if live.dialect != "sqlite" or not path or path == ":memory:" or head.seq < from_events:
+        yield None
+        return
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield pool.submit(first_broken, path, head.seq, head.hash)
+
+
+def _rebuild(
+    live: Database, target: Path, batch: int, progress: Progress | None, beside_from: int
+) -> RebuildReport:
     report = RebuildReport()
     projection = Projection()
-    with live.read() as s:
+    with live.read() as s, _hashes_beside(live, s, beside_from) as beside:
         started = time.perf_counter()
         reducing = 0.0
-        for events in read_events(s, batch=batch, progress=progress):
+        for events in read_events(s, batch=batch, progress=progress, hashes=beside is None):
             mark = time.perf_counter()
             projection.apply_all(events)
             reducing += time.perf_counter() - mark
@@ -316,4 +302,10 @@ def _rebuild(live: Database, target: Path, batch: int, progress: Progress | None
         finally:
             fresh.dispose()
         report.seconds["compare"] = time.perf_counter() - mark
+        if beside is not None:
+            mark = time.perf_counter()
+            broken = beside.result()
+            report.seconds["verify_wait"] = time.perf_counter() - mark
+            if broken is not None:
+                raise ChainBroken(broken)
     return report
