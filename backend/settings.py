@@ -68,6 +68,10 @@ class EdgeSettings(BaseSettings):
     max_steps: int = Field(default=6, ge=1, description="Model calls per task, tools included.")
     approval_ttl_s: float = Field(default=24 * 3600, gt=0, description="Approvals expire.")
     approval_sweep_s: float = Field(default=5.0, gt=0, description="How often expiry is checked.")
+    console_dir: Path = Field(
+        default=Path(__file__).resolve().parents[1] / "frontend" / "out",
+        description="The Console's static export (`npm run build` in frontend/), served at /.",
+    )
 
     @property
     def workspace(self) -> Path:

@@ -22,6 +22,13 @@ class CoreSettings(BaseSettings):
         description="Which backend answers: mock (deterministic, offline), llamacpp (local "
         "GGUF in-process) or openai (any OpenAI-compatible upstream).",
     )
+    mock_stream_delay_s: float = Field(
+        default=0.0,
+        ge=0,
+        le=5,
+        description="Mock backend only: a pause before each streamed piece, so a demo or a "
+        "browser test can watch a reply arrive token by token (0: instant).",
+    )
     embedding_backend: str | None = Field(
         default=None,
         description="Which backend serves /v1/embeddings beside the chat backend. Unset: "

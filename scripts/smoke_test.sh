@@ -50,6 +50,24 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "$EDGE/v1/agent/tasks")
 [ "$code" = 401 ] || fail "no token is refused" "got $code"
 ok "Edge is healthy and refuses requests without a token"
 
+echo "== Console at $EDGE/"
+headers=$(mktemp); trap 'rm -f "$headers"' EXIT
+page=$(curl -s -D "$headers" -H 'Accept: text/html' "$EDGE/") || fail "Edge answers at /"
+code=$(head -n 1 "$headers" | cut -d' ' -f2)
+if [ "$code" = 503 ] && grep -q 'npm run build' <<<"$page"; then
+  ok "Console not built, and / says how to build it (./scripts/up.sh builds it)"
+else
+  [ "$code" = 200 ] || fail "Edge serves the Console at /" "got $code"
+  grep -qi '<html' <<<"$page" && grep -q '/_next/static/' <<<"$page" \
+    || fail "/ is the Console's HTML" "$(head -c 300 <<<"$page")"
+  grep -qi '^content-security-policy:.*frame-ancestors' "$headers" \
+    || fail "the Console's HTML has a Content-Security-Policy" "$(cat "$headers")"
+  asset=$(grep -o '/_next/static/[^"]*\.js' <<<"$page" | head -n 1)
+  curl -sfI "$EDGE$asset" | grep -qi '^cache-control:.*immutable' \
+    || fail "the Console's scripts are served as immutable" "$asset"
+  ok "Console served at / without a token (HTML, CSP, immutable $asset)"
+fi
+
 sent=$(curl -sf "${auth[@]}" "$EDGE/v1/agent/messages" -H 'content-type: application/json' \
   -d '{"text":"Hello Steward, what can you do?"}') || fail "message accepted"
 task=$(jget "$sent" 'd["task_id"]'); conv=$(jget "$sent" 'd["conversation_id"]')

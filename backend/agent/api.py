@@ -29,6 +29,7 @@ from backend.auth import routes as user_routes
 from backend.auth.store import UserStore
 from backend.config import routes as config_routes
 from backend.config.service import ConfigService
+from backend.console import install_console
 from backend.core_client import CoreClient
 from backend.ledger.store import LedgerStore
 from backend.memory import routes as memory_routes
@@ -163,11 +164,14 @@ def create_app(
         return {"status": "ok", "service": "edge"}
 
     app.include_router(agent_routes.router)
+    app.include_router(agent_routes.conversations_router)
     app.include_router(audit_routes.router)
     app.include_router(tool_routes.router)
     app.include_router(user_routes.router)
     app.include_router(config_routes.router)
     app.include_router(memory_routes.router)
+    # Last: the Console answers only what no route above does.
+    install_console(app, settings.console_dir)
     return app
 
 

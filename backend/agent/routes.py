@@ -10,12 +10,14 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from backend.agent.conversations import list_conversations
 from backend.agent.events_stream import seen_the_end, task_event_stream
 from backend.auth.deps import CurrentPrincipal
 from backend.errors import PayloadTooLarge
 from backend.services import Services
 
 router = APIRouter(prefix="/v1/agent", tags=["agent"])
+conversations_router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 
 TaskStatus = Literal["queued", "running", "waiting_approval", "completed", "failed", "cancelled"]
 
@@ -44,6 +46,21 @@ class MessageAccepted(BaseModel):
     conversation_id: str
     status: str
     events_url: str
+
+
+class ConversationPublic(BaseModel):
+    """A conversation: its id, a title (the start of its first message) and when it began
+    and was last active."""
+
+    id: str
+    title: str
+    created_at: str
+    updated_at: str
+
+
+class ConversationPage(BaseModel):
+    data: list[ConversationPublic]
+    next_cursor: str | None
 
 
 def _services(request: Request) -> Services:
@@ -141,3 +158,15 @@ async def task_events(
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+@conversations_router.get("", response_model=ConversationPage)
+def get_conversations(
+    request: Request,
+    principal: CurrentPrincipal,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    """Conversations, most recently active first: a member's own, every one for the owner."""
+    services = _services(request)
+    return list_conversations(services.db, services.tasks, principal, cursor, limit)

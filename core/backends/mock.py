@@ -9,10 +9,12 @@ Conventions (SPEC §2):
   for (`mock_style`), deterministically, and says back the first memory the system prompt
   lists, if any.
 - Embeddings are lexical (`lexical_embedding`).
+- Streams are instant unless `CORE_MOCK_STREAM_DELAY_S` paces them (demos, browser tests).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -144,7 +146,10 @@ class MockBackend(Backend):
         if result.tool_calls:
             yield ChatDelta(tool_calls=[{"index": i, **c} for i, c in enumerate(result.tool_calls)])
         else:
+            delay = self.settings.mock_stream_delay_s if self.settings else 0.0
             for piece in split_stream_pieces(result.content or ""):
+                if delay:
+                    await asyncio.sleep(delay)
                 yield ChatDelta(content=piece)
         yield ChatDelta(
             finish_reason=result.finish_reason,
