@@ -16,41 +16,32 @@ Invariants:
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
-import multiprocessing
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.ledger.chain_check import (
-    BATCH_SQL,
-    SQLITE_ENVELOPE,
-    first_broken,
-    hash_matches,
-)
 from backend.ledger.events import Actor, StoredEvent
-from backend.ledger.hashing import GENESIS
-from backend.ledger.projection import TABLES, Projection, Row, TableSpec
+from backend.ledger.hashing import GENESIS, event_hash
+from backend.ledger.projection import TABLES, Projection, TableSpec
 from backend.ledger.redact import REDACTED, redact
 from backend.memory.embeddings import content_hash
 from backend.storage.db import Database
-from backend.storage.models import Base, LedgerEvent, LedgerHead
+from backend.storage.models import LedgerEvent, LedgerHead
 
 __all__ = ["ChainBroken", "Difference", "RebuildReport", "read_events", "rebuild"]
 
 Progress = Callable[[int, int], None]
 _EVENTS = LedgerEvent.__table__
 _INSERT_CHUNK = 5000
-# Below this many events a second process costs more than it saves.
-BESIDE_FROM = 20_000
 
 
 class ChainBroken(Exception):
@@ -99,38 +90,89 @@ class RebuildReport:
         return not self.differences
 
 
+def _q(value: str | None) -> str:
+    # A string or null as `canonical` writes it (ensure_ascii=False), without json.dumps'
+    # per-call encoder: this runs nine times per event.
+    return "null" if value is None else str(encode_basestring(value))
+
+
+_FIELDS = (
+    "seq, event_id, ts, type, conversation_id, task_id, actor_id, actor_role, causation_id, "
+    "payload, prev_hash, hash"
+)
+# SQLite assembles each event's canonical envelope itself (`LedgerStore.append` stores the
+# payload already canonical), so Python only hashes it: the envelope's keys in sorted
+# order, strings quoted by json_quote. Where SQLite's quoting differs from `canonical`'s
+# (control characters), the hash will not match and the exact check decides.
+_SQLITE_ENVELOPE = (
+    """'{"actor":{"id":' || json_quote(actor_id) || ',"role":' || json_quote(actor_role)"""
+    """ || '},"causation_id":' || json_quote(causation_id)"""
+    """ || ',"conversation_id":' || json_quote(conversation_id)"""
+    """ || ',"event_id":' || json_quote(event_id) || ',"payload":' || payload"""
+    """ || ',"prev_hash":' || json_quote(prev_hash) || ',"seq":' || seq"""
+    """ || ',"task_id":' || json_quote(task_id) || ',"ts":' || json_quote(ts)"""
+    """ || ',"type":' || json_quote(type) || '}'"""
+)
+_BATCH_SQL = " ".join(
+    (
+        "SELECT",
+        _FIELDS + ",",
+        "{envelope}",
+        "FROM ledger_events WHERE seq >= ? ORDER BY seq LIMIT ?",
+    )
+)
+
+
+def _envelope_text(row: tuple[Any, ...]) -> str:
+    """The canonical envelope of a row whose payload is stored canonical."""
+    seq, event_id, ts, type_, conv, task, actor_id, actor_role, cause, payload = row[:10]
+    return (
+        f'{{"actor":{{"id":{_q(actor_id)},"role":{_q(actor_role)}}},'
+        f'"causation_id":{_q(cause)},"conversation_id":{_q(conv)},'
+        f'"event_id":{_q(event_id)},"payload":{payload},'
+        f'"prev_hash":{_q(row[10])},"seq":{int(seq)},"task_id":{_q(task)},'
+        f'"ts":{_q(ts)},"type":{_q(type_)}}}'
+    )
+
+
+def _verifies(row: tuple[Any, ...], event: StoredEvent) -> bool:
+    """Whether the row's hash is `event_hash` of its envelope. Fast path: the envelope text
+    as SQLite or `_envelope_text` assembled it; only if that fails is the payload
+    re-canonicalised, so exactly what `LedgerStore.verify` accepts is accepted."""
+    prev_hash, stored_hash, text = row[10], row[11], row[12]
+    if hashlib.sha256(f"{prev_hash}{text}".encode()).hexdigest() == stored_hash:
+        return True
+    envelope = event.public()
+    del envelope["hash"]
+    return bool(event_hash(prev_hash, envelope) == stored_hash)
+
+
 def _where(row: tuple[Any, ...], reason: str) -> dict[str, Any]:
     return {"seq": row[0], "event_id": row[1], "reason": reason}
 
 
-def _fetch(session: Session, after: int, batch: int, verify: bool) -> list[tuple[Any, ...]]:
-    """Rows of the ledger from seq `after` on; with `verify`, each with its envelope text
-    last (assembled by SQLite where it can)."""
+def _fetch(session: Session, after: int, batch: int) -> list[tuple[Any, ...]]:
+    """Rows of the ledger from seq `after` on, each with its envelope text last."""
     connection = session.connection()
     if connection.dialect.name == "sqlite":
         driver = connection.connection.driver_connection
         assert driver is not None
-        sql = BATCH_SQL.format(envelope=SQLITE_ENVELOPE if verify else "NULL")
+        sql = _BATCH_SQL.format(envelope=_SQLITE_ENVELOPE)
         return list(driver.execute(sql, (after, batch)).fetchall())
     rows = connection.exec_driver_sql(
-        BATCH_SQL.format(envelope="NULL").replace("?", "%s"), (after, batch)
+        _BATCH_SQL.format(envelope="NULL").replace("?", "%s"), (after, batch)
     ).all()
-    return [tuple(r) for r in rows]
+    return [(*r[:12], _envelope_text(tuple(r))) for r in rows]
 
 
 def read_events(
-    session: Session,
-    *,
-    batch: int = 5000,
-    progress: Progress | None = None,
-    hashes: bool = True,
+    session: Session, *, batch: int = 5000, progress: Progress | None = None
 ) -> Iterator[list[StoredEvent]]:
-    """The ledger in `seq` order, in batches, each event's link to its predecessor checked
-    as it is read, and its hash too unless `hashes` is False (the caller checks them)."""
+    """The ledger in `seq` order, in batches, each event's link checked as it is read."""
     head = session.execute(select(LedgerHead.seq, LedgerHead.hash)).one()
     prev_hash, expected = GENESIS, 1
     while True:
-        rows = _fetch(session, expected, batch, hashes)
+        rows = _fetch(session, expected, batch)
         events = []
         for r in rows:
             if r[0] != expected:
@@ -139,23 +181,12 @@ def read_events(
                 payload = json.loads(r[9])
             except json.JSONDecodeError:
                 raise ChainBroken(_where(r, "payload is not valid JSON")) from None
-            if r[10] != prev_hash or (hashes and not hash_matches(r)):
-                raise ChainBroken(_where(r, "the event's hash does not verify"))
-            events.append(
-                StoredEvent(
-                    r[1],
-                    r[0],
-                    r[2],
-                    r[3],
-                    r[4],
-                    r[5],
-                    Actor(r[6], r[7]),
-                    r[8],
-                    payload,
-                    r[10],
-                    r[11],
-                )
+            event = StoredEvent(
+                r[1], r[0], r[2], r[3], r[4], r[5], Actor(r[6], r[7]), r[8], payload, r[10], r[11]
             )
+            if r[10] != prev_hash or not _verifies(r, event):
+                raise ChainBroken(_where(r, "the event's hash does not verify"))
+            events.append(event)
             prev_hash, expected = r[11], r[0] + 1
         if events:
             yield events
@@ -196,17 +227,24 @@ def write_rows(path: Path, projection: Projection) -> dict[str, int]:
     return counts
 
 
-def _table_rows(session: Session, spec: TableSpec) -> dict[Any, Row]:
-    table: Table = Base.metadata.tables[spec.name]
-    query = select(*(table.c[c] for c in spec.columns))
-    return {row[spec.key]: dict(row) for row in session.execute(query).mappings()}
+def _table_rows(session: Session, spec: TableSpec) -> dict[Any, tuple[Any, ...]]:
+    """The compared columns of every row (in `spec.columns` order), by key."""
+    # Table and column names come from the constant `TABLES`, never from input.
+    sql = f"SELECT {spec.key}, {', '.join(spec.columns)} FROM {spec.name}"  # noqa: S608
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        return {row[0]: row[1:] for row in driver.execute(sql)}
+    return {row[0]: tuple(row[1:]) for row in connection.exec_driver_sql(sql)}
 
 
-def _same(spec: TableSpec, column: str, live: Any, rebuilt: Any, rebuilt_row: Row) -> bool:
+def _same(spec: TableSpec, i: int, live: Any, rebuilt: Any, rebuilt_row: tuple[Any, ...]) -> bool:
     if live == rebuilt:
         return True
     if not isinstance(live, str) or not isinstance(rebuilt, str):
         return False
+    column = spec.columns[i]
     if column in spec.json_columns:
         try:
             return bool(redact(json.loads(live)) == json.loads(rebuilt))
@@ -219,23 +257,29 @@ def _same(spec: TableSpec, column: str, live: Any, rebuilt: Any, rebuilt_row: Ro
         spec.name.startswith("memory_")
         and column == "text"
         and rebuilt.startswith(REDACTED)
-        and content_hash(live) == rebuilt_row.get("text_sha256")
+        and content_hash(live) == rebuilt_row[spec.columns.index("text_sha256")]
     )
 
 
 def compare(live: Session, rebuilt: Session, limit: int | None = None) -> list[Difference]:
-    """Every difference in the projection columns, table by table, row by row."""
+    """Every difference in the projection columns, table by table, row by row. Tables whose
+    rows are identical as stored are passed at once; the rest column by column, where a
+    value equal as the ledger would hold it (redacted, or as parsed JSON) is no difference."""
     out: list[Difference] = []
     for spec in TABLES:
         live_rows, new_rows = _table_rows(live, spec), _table_rows(rebuilt, spec)
+        if live_rows == new_rows:
+            continue
         for key in sorted(live_rows.keys() | new_rows.keys(), key=str):
             a, b = live_rows.get(key), new_rows.get(key)
             if a is None or b is None:
                 out.append(Difference(spec.name, key, "missing" if b is None else "extra"))
                 continue
-            for column in spec.columns:
-                if not _same(spec, column, a[column], b[column], b):
-                    out.append(Difference(spec.name, key, "changed", column, a[column], b[column]))
+            if a == b:
+                continue
+            for i, column in enumerate(spec.columns):
+                if not _same(spec, i, a[i], b[i], b):
+                    out.append(Difference(spec.name, key, "changed", column, a[i], b[i]))
             if limit is not None and len(out) >= limit:
                 return out
     return out
@@ -247,44 +291,27 @@ def rebuild(
     *,
     batch: int = 5000,
     progress: Progress | None = None,
-    beside_from: int = BESIDE_FROM,
 ) -> RebuildReport:
     """Replay `live`'s ledger into a new SQLite file at `target` and compare the two.
-    Raises `ChainBroken` if the ledger does not verify. A SQLite ledger of `beside_from`
-    events or more has its hashes checked by a second process while this one rebuilds."""
+    Raises `ChainBroken` if the ledger does not verify."""
     # The projection holds every row until it is written: the collector's full passes would
     # rescan it again and again, and a rebuild makes no reference cycles worth collecting.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _rebuild(live, target, batch, progress, beside_from)
+        return _rebuild(live, target, batch, progress)
     finally:
         if collecting:
             gc.enable()
 
 
-@contextmanager
-def _hashes_beside(live: Database, s: Session, from_events: int) -> Iterator[Future[Any] | None]:
-    """Check the chain's hashes in a second process while this one rebuilds (a SQLite file
-    with at least `from_events` events); None when this process must check them itself."""
-    path = live.reader.url.database
-    head = s.execute(select(LedgerHead.seq, LedgerHead.hash)).one()
-    if live.dialect != "sqlite" or not path or path == ":memory:" or head.seq < from_events:
-        yield None
-        return
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        yield pool.submit(first_broken, path, head.seq, head.hash)
-
-
-def _rebuild(
-    live: Database, target: Path, batch: int, progress: Progress | None, beside_from: int
-) -> RebuildReport:
+def _rebuild(live: Database, target: Path, batch: int, progress: Progress | None) -> RebuildReport:
     report = RebuildReport()
     projection = Projection()
-    with live.read() as s, _hashes_beside(live, s, beside_from) as beside:
+    with live.read() as s:
         started = time.perf_counter()
         reducing = 0.0
-        for events in read_events(s, batch=batch, progress=progress, hashes=beside is None):
+        for events in read_events(s, batch=batch, progress=progress):
             mark = time.perf_counter()
             projection.apply_all(events)
             reducing += time.perf_counter() - mark
@@ -302,10 +329,4 @@ def _rebuild(
         finally:
             fresh.dispose()
         report.seconds["compare"] = time.perf_counter() - mark
-        if beside is not None:
-            mark = time.perf_counter()
-            broken = beside.result()
-            report.seconds["verify_wait"] = time.perf_counter() - mark
-            if broken is not None:
-                raise ChainBroken(broken)
     return report
