@@ -31,6 +31,26 @@ class EdgeSettings(BaseSettings):
     core_connect_timeout_s: float = Field(default=1.0, gt=0)
     core_read_timeout_s: float = Field(default=120.0, gt=0)
     core_retries: int = Field(default=2, ge=0)
+    core_breaker_threshold: int = Field(
+        default=3, ge=1, description="Core failures in a row that open the circuit breaker."
+    )
+    core_breaker_cooldown_s: float = Field(
+        default=5.0, gt=0, description="How long an open breaker waits before one test call."
+    )
+    core_breaker_max_cooldown_s: float = Field(
+        default=60.0, gt=0, description="The longest wait, doubled after each failed test."
+    )
+    core_health_interval_s: float = Field(
+        default=2.0, gt=0, description="How often an open breaker's cool-down is checked."
+    )
+    fallback_base_url: str | None = Field(
+        default=None,
+        description="An OpenAI-compatible endpoint (e.g. a cloud API) that answers when Core "
+        "cannot, before the first token, if the owner's config allows it "
+        "(routing.cloud_fallback).",
+    )
+    fallback_api_key: SecretStr | None = Field(default=None, description="Its bearer key.")
+    fallback_model: str = Field(default="default", description="The model asked of it.")
     owner_token: SecretStr | None = Field(
         default=None, description="On first start, the owner's token instead of a generated one."
     )

@@ -20,7 +20,9 @@ from fastapi import FastAPI
 
 from backend.agent import routes as agent_routes
 from backend.agent.bus import TaskBus
+from backend.agent.health import EdgeHealth, ModelServerHealth
 from backend.agent.loop import AgentLoop
+from backend.agent.routing import core_client, fallback_client, watch_core
 from backend.agent.service import AgentService
 from backend.agent.store import TaskStore
 from backend.agent.worker import WorkerPool
@@ -30,7 +32,7 @@ from backend.auth.store import UserStore
 from backend.config import routes as config_routes
 from backend.config.service import ConfigService
 from backend.console import install_console
-from backend.core_client import CoreClient
+from backend.core_client import BreakerState
 from backend.ledger.store import LedgerStore
 from backend.memory import routes as memory_routes
 from backend.memory.embeddings import EmbeddingClient
@@ -98,14 +100,9 @@ def create_app(
             _announce_owner_token(generated)
         bus = TaskBus(asyncio.get_running_loop())
         db.on_commit(bus.events_committed)
-        core = CoreClient(
-            settings.core_base_url,
-            api_key=settings.core_api_key.get_secret_value() if settings.core_api_key else None,
-            connect_timeout=settings.core_connect_timeout_s,
-            read_timeout=settings.core_read_timeout_s,
-            retries=settings.core_retries,
-            transport=core_transport,
-        )
+        core = core_client(settings, core_transport)
+        fallback = fallback_client(settings)
+        app.state.model_servers = (core, fallback)
         config = ConfigService(db, ledger)
         await asyncio.to_thread(config.ensure_seed)
         embeddings = EmbeddingClient(db, core, settings.embedding_model)
@@ -132,7 +129,7 @@ def create_app(
             memory,
         )
         app.state.services = services
-        agent = AgentLoop(settings, db, ledger, tasks, core, bus, tools, config, memory)
+        agent = AgentLoop(settings, db, ledger, tasks, core, bus, tools, config, memory, fallback)
         pool = WorkerPool(settings, db, ledger, tasks, bus, agent)
         app.state.workers = pool
         if settings.workers > 0:
@@ -140,13 +137,19 @@ def create_app(
         expiry = asyncio.create_task(
             _expire_approvals(tools, bus, settings.approval_sweep_s), name="steward-approvals"
         )
+        watched = [c for c in (core, fallback) if c is not None]
+        monitor = asyncio.create_task(
+            watch_core(watched, settings.core_health_interval_s), name="steward-core-health"
+        )
         try:
             yield
         finally:
             expiry.cancel()
+            monitor.cancel()
             await pool.stop()
             await sources.stop()
-            await core.aclose()
+            for client in watched:
+                await client.aclose()
             db.dispose()
 
     app = FastAPI(
@@ -158,10 +161,19 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
 
-    @app.get("/health", tags=["health"])
-    def health() -> dict[str, Any]:
-        """Liveness: Edge answers. No authentication."""
-        return {"status": "ok", "service": "edge"}
+    @app.get("/health", tags=["health"], response_model=EdgeHealth)
+    def health() -> EdgeHealth:
+        """Liveness: Edge answers. No authentication. `core` is the circuit breaker in front
+        of Core (and `fallback` the one in front of the cloud fallback, when configured)."""
+        servers = getattr(app.state, "model_servers", None)
+        if servers is None:
+            return EdgeHealth(status="starting")
+        core, fallback = servers
+        return EdgeHealth(
+            status="ok" if core.breaker.state == BreakerState.CLOSED else "degraded",
+            core=ModelServerHealth.of(core),
+            fallback=ModelServerHealth.of(fallback) if fallback else None,
+        )
 
     app.include_router(agent_routes.router)
     app.include_router(agent_routes.conversations_router)

@@ -5,7 +5,8 @@ Invariants:
   while this worker still holds the task's lease; a worker that lost its lease records
   nothing more (`LeaseLost`).
 - A step already recorded by an earlier attempt (after a crash) is not recorded again.
-- A Core failure fails the task at once with a readable reason and an `ErrorEvent`; an
+- A Core failure fails the task at once with a readable reason and an `ErrorEvent`, unless
+  the cloud fallback answers instead (`routing.py`, recorded as a `FallbackEvent`); an
   unexpected error puts the task back in its lane until `max_attempts` runs have failed.
 - Token deltas go to the bus as they arrive; a cancel request stops the stream at the next
   delta and ends the task `cancelled`.
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 from backend.agent.bus import TaskBus
 from backend.agent.prompt import ReplyStyle, build_messages
 from backend.agent.recall import RECALL_PHASES, recall_payload, recalled_texts
+from backend.agent.routing import ModelRouter
 from backend.agent.store import TaskStore
 from backend.agent.tool_steps import ToolCallRequest, assistant_turn, run_tool_call
 from backend.auth.principal import Principal
@@ -88,6 +90,7 @@ class AgentLoop:
         tools: ToolService,
         config: ConfigService,
         memory: MemoryService,
+        fallback: CoreClient | None = None,
     ):
         self.settings = settings
         self.db = db
@@ -98,6 +101,7 @@ class AgentLoop:
         self.tools = tools
         self.config = config
         self.memory = memory
+        self.router = ModelRouter(core, fallback, settings.fallback_model)
         self._health: tuple[float, dict[str, Any]] | None = None
         self._last_duration = 0.0
 
@@ -148,13 +152,20 @@ class AgentLoop:
             plan = await self._record(claimed, EventType.PLAN, payload, ctx.input_event_id)
         route = ctx.recorded.get(EventType.ROUTE)
         if route is None:
-            health = await self._core_health()
+            reason = "Core's configured backend and default model; no routing rule applies"
+            try:
+                health = await self._core_health()
+            except CoreClientError as exc:
+                allowed = ctx.config.config.routing.cloud_fallback
+                self.router.refuse_unless_fallback(exc, allowed)
+                health = {}
+                reason = f"Core did not answer its health check; the cloud fallback may: {exc}"
             payload = {
                 "backend": health.get("backend"),
                 "model": self._served_model(health),
                 "requested_model": self.settings.model,
                 "core": self.settings.core_base_url,
-                "reason": "Core's configured backend and default model; no routing rule applies",
+                "reason": reason,
             }
             route = await self._record(claimed, EventType.ROUTE, payload, plan.event_id)
         recall = ctx.recorded.get(EventType.MEMORY)
@@ -185,7 +196,7 @@ class AgentLoop:
         while True:
             step += 1
             last = step >= ctx.config.config.tools.max_steps
-            result = await self._ask_model(ctx, claimed, transcript, last)
+            result = await self._ask_model(ctx, claimed, transcript, last, cause)
             if not result.tool_calls or last:
                 completion = self._completion(result)
                 revision = ctx.config.revision
@@ -215,7 +226,12 @@ class AgentLoop:
         return [t for t in self.tools.registry.all() if t.name not in cfg.tools.disabled]
 
     async def _ask_model(
-        self, ctx: _Context, claimed: Claimed, transcript: list[dict[str, Any]], last: bool
+        self,
+        ctx: _Context,
+        claimed: Claimed,
+        transcript: list[dict[str, Any]],
+        last: bool,
+        cause: str,
     ) -> ChatCompletion:
         started = time.monotonic()
 
@@ -226,13 +242,19 @@ class AgentLoop:
 
         tools = [t.openai() for t in self._tools(ctx)]
         routed = ctx.config.config.routing.model
-        result = await self.core.chat_stream(
+
+        async def record_fallback(payload: dict[str, Any]) -> None:
+            await self._record(claimed, EventType.FALLBACK, payload, cause)
+
+        result = await self.router.chat_stream(
             transcript,
             model=self.settings.model if routed == "default" else routed,
             max_tokens=self.settings.max_reply_tokens,
             tools=tools or None,
             tool_choice=("none" if last else "auto") if tools else None,
             on_delta=on_delta,
+            fallback_allowed=ctx.config.config.routing.cloud_fallback,
+            record_fallback=record_fallback,
         )
         if self.bus.cancel_requested(claimed.task_id):
             raise TaskCancelled

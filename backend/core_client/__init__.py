@@ -3,6 +3,7 @@
 Edge never imports `core`: it talks to Core over HTTP through `CoreClient` only.
 """
 
+from backend.core_client.breaker import BreakerSnapshot, BreakerState, CoreCircuitOpen
 from backend.core_client.errors import (
     CoreClientError,
     CoreFailed,
@@ -14,7 +15,10 @@ from backend.core_client.openai_compat import CoreClient, OnDelta
 from backend.core_client.results import ChatCompletion, EmbeddingsResult, ToolCall, Usage
 
 __all__ = [
+    "BreakerSnapshot",
+    "BreakerState",
     "ChatCompletion",
+    "CoreCircuitOpen",
     "CoreClient",
     "CoreClientError",
     "CoreFailed",

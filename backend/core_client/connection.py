@@ -34,6 +34,7 @@ from backend.core_client.errors import (
     CoreUnavailable,
     error_for_status,
     parse_envelope,
+    retry_after,
 )
 
 __all__ = ["CoreConnection"]
@@ -146,7 +147,13 @@ class CoreConnection:
         try:
             if response.status_code >= 400:
                 raw = await self.read(response, call)
-                raise error_for_status(response.status_code, raw, where=self.where, call=call)
+                raise error_for_status(
+                    response.status_code,
+                    raw,
+                    where=self.where,
+                    call=call,
+                    retry_after_s=retry_after(response.headers.get("retry-after")),
+                )
             yield response
         finally:
             await response.aclose()

@@ -6,11 +6,15 @@ Invariants:
   the client redacts it from everything Core sends back before it enters a reason.
 - `retryable` tells the caller whether the same request may succeed later (Core down, busy,
   slow or failing); `CoreRejected` is never retryable, since Core refused the request itself.
-- `status` and `code` are Core's HTTP status and OpenAI error `code` when Core sent them.
+- `status` and `code` are Core's HTTP status and OpenAI error `code` when Core sent them;
+  `retry_after_s` is its `Retry-After` (seconds) on a 429 or 503.
 """
 
 from __future__ import annotations
 
+import math
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import orjson
@@ -23,6 +27,9 @@ __all__ = [
     "CoreUnavailable",
     "error_code",
 ]
+
+# A server asking for more than an hour's pause is taken at an hour.
+_MAX_RETRY_AFTER_S = 3600.0
 
 # What a person can do about a refusal, by Core's error code.
 _HINTS = {
@@ -44,6 +51,7 @@ class CoreClientError(Exception):
         retryable: bool | None = None,
         status: int | None = None,
         code: str | None = None,
+        retry_after_s: float | None = None,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -51,6 +59,7 @@ class CoreClientError(Exception):
             self.retryable = retryable
         self.status = status
         self.code = code
+        self.retry_after_s = retry_after_s
 
     def __repr__(self) -> str:
         return (
@@ -102,24 +111,39 @@ def parse_envelope(raw: bytes | dict[str, Any]) -> tuple[str | None, str | None]
 
 
 def error_for_status(
-    status: int, body: bytes, *, where: str, call: str, tried: str = ""
+    status: int,
+    body: bytes,
+    *,
+    where: str,
+    call: str,
+    tried: str = "",
+    retry_after_s: float | None = None,
 ) -> CoreClientError:
     """The error for Core answering `status` (>= 400) with `body` to `call` at `where`;
-    `tried` ("Tried 3 times over 0.6 s. ") says what retrying already did."""
+    `tried` ("Tried 3 times over 0.6 s. ") says what retrying already did; `retry_after_s`
+    is Core's `Retry-After`, if it sent one."""
     message, code = parse_envelope(body)
     said = describe_error(message, code) if message else _snippet(body)
+    again = (
+        f"It asked to be called again in {retry_after_s:g} s."
+        if retry_after_s is not None
+        else "Try again shortly."
+    )
     if status == 503:
         return CoreUnavailable(
             f"Core (the model server) at {where} is not ready: {said}. {tried}Check its log, "
             "or start it with `steward up`.",
             status=status,
             code=code,
+            retry_after_s=retry_after_s,
         )
     if status == 429:
         return CoreUnavailable(
-            f"Core (the model server) at {where} is busy: {said}. Try again shortly.",
+            f"Core (the model server) at {where} is busy (HTTP 429, too many requests): "
+            f"{said}. {again}",
             status=status,
             code=code,
+            retry_after_s=retry_after_s,
         )
     if 400 <= status < 500:
         hint = _HINTS.get(code or "", "Fix the request; sending it again will not help.")
@@ -133,14 +157,38 @@ def error_for_status(
     )
 
 
+def retry_after(value: str | None) -> float | None:
+    """A `Retry-After` header (delta-seconds or an HTTP date) in seconds from now."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return min(max(seconds, 0.0), _MAX_RETRY_AFTER_S) if math.isfinite(seconds) else None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return min(max((when - datetime.now(UTC)).total_seconds(), 0.0), _MAX_RETRY_AFTER_S)
+
+
 def error_code(exc: CoreClientError) -> str:
-    """The stable code a task's error records for a Core failure."""
-    return {
+    """The stable code a task's error records for a Core failure (by its nearest kind)."""
+    codes = {
         "CoreUnavailable": "core_unavailable",
         "CoreTimeout": "core_timeout",
         "CoreRejected": "core_rejected",
         "CoreFailed": "core_failed",
-    }.get(type(exc).__name__, "core_error")
+    }
+    for kind in type(exc).__mro__:
+        if kind.__name__ in codes:
+            return codes[kind.__name__]
+    return "core_error"
 
 
 def describe_error(message: str, code: str | None) -> str:

@@ -11,6 +11,8 @@ Invariants:
 - `chat_stream` returns the same `ChatCompletion` `chat` would: its content is exactly the
   concatenation of the deltas given to `on_delta`.
 - An exception raised by `on_delta` propagates unchanged and closes the stream.
+- Every call passes the client's `CircuitBreaker` (`breaker.py`): while Core keeps failing,
+  calls fail at once with `CoreCircuitOpen` instead of waiting on it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any, Self
 
 import httpx
 
+from backend.core_client.breaker import CircuitBreaker
 from backend.core_client.connection import CoreConnection
 from backend.core_client.errors import CoreFailed, describe_error, parse_envelope
 from backend.core_client.results import (
@@ -57,6 +60,9 @@ class CoreClient:
         read_timeout: float = 120.0,
         retries: int = 2,
         backoff: float = 0.2,
+        breaker_threshold: int = 3,
+        breaker_cooldown_s: float = 5.0,
+        breaker_max_cooldown_s: float = 60.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._conn = CoreConnection(
@@ -67,6 +73,12 @@ class CoreClient:
             retries=retries,
             backoff=backoff,
             transport=transport,
+        )
+        self.breaker = CircuitBreaker(
+            self._conn.where,
+            threshold=breaker_threshold,
+            cooldown_s=breaker_cooldown_s,
+            max_cooldown_s=breaker_max_cooldown_s,
         )
 
     def __repr__(self) -> str:
@@ -141,6 +153,12 @@ class CoreClient:
         body = _chat_body(messages, model, tools, tool_choice, max_tokens, temperature, stop)
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
+        async with self.breaker.call("the chat request"):
+            return await self._stream(body, model, on_delta)
+
+    async def _stream(
+        self, body: dict[str, Any], model: str, on_delta: OnDelta | None
+    ) -> ChatCompletion:
         assembler = StreamAssembler(model)
         conn = self._conn
         with conn.redacting():
@@ -180,9 +198,10 @@ class CoreClient:
             return parse_embeddings(data, len(inputs), model)
 
     async def _json(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        with self._conn.redacting():
-            raw = await self._conn.fetch(method, path, body)
-            return parse_json(raw, f"{method} {path}")
+        async with self.breaker.call(f"{method} {path}"):
+            with self._conn.redacting():
+                raw = await self._conn.fetch(method, path, body)
+                return parse_json(raw, f"{method} {path}")
 
 
 def _chat_body(

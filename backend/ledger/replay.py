@@ -223,7 +223,8 @@ async def _drive(
     memory = MemoryService(db, ledger, config, MemorySearch(db, embeddings, MemoryVectors(db)))
     registry = recorded_registry(tool_rows, recorded)
     tools = ToolService(settings, db, ledger, registry, tasks, memory)
-    agent = AgentLoop(settings, db, ledger, tasks, core, bus, tools, config, memory)
+    fallback = RecordedCore(recorded, fallback=True) if recorded.fell_back else None
+    agent = AgentLoop(settings, db, ledger, tasks, core, bus, tools, config, memory, fallback)
     pool = WorkerPool(settings, db, ledger, tasks, bus, agent)
     await asyncio.to_thread(_cancel_if, "queued", db, task_id, recorded)
     # Each run ends the task, waits for approval or puts it back (a failed attempt).

@@ -7,7 +7,8 @@ Invariants:
   raise the recorded error) of the call id they are given.
 - A Core failure the task recorded (`ErrorEvent` with a Core error code) is raised again
   where it happened: at the route if no route was recorded, else at the model call after
-  the recorded turns.
+  the recorded turns. A turn Core failed and the fallback answered (`FallbackEvent`) fails
+  again on Core and is answered by the `RecordedCore(..., fallback=True)` beside it.
 - Asking for what was not recorded (one more model turn, a call with no recorded outcome,
   embeddings) is a divergence: it is noted in `Recorded.divergences` and raised as an error
   the real loop handles and records, so the comparison of events shows where it happened.
@@ -34,6 +35,7 @@ from backend.core_client import (
     CoreTimeout,
     CoreUnavailable,
 )
+from backend.core_client.breaker import CircuitBreaker
 from backend.core_client.openai_compat import OnDelta
 from backend.core_client.results import EmbeddingsResult, ToolCall, Usage
 from backend.ledger.events import EventType, StoredEvent
@@ -77,6 +79,9 @@ class Recorded:
     results: dict[str, tuple[bool, Any]] = field(default_factory=dict)
     decisions: dict[str, Decided] = field(default_factory=dict)
     core_failure: CoreClientError | None = None
+    # Model turns (by index) that Core failed and the fallback answered, with Core's error.
+    fell_back: dict[int, CoreClientError] = field(default_factory=dict)
+    asked: int = 0  # model turns handed out so far, by Core and the fallback together
     cancelled: tuple[str, str] | None = None  # (the status it was cancelled from, by whom)
     divergences: list[str] = field(default_factory=list)
 
@@ -108,6 +113,9 @@ class Recorded:
                 origin = str(p.get("from"))
                 requeued = origin == "queued" and ran
                 out.cancelled = ("requeued" if requeued else origin, e.actor.id)
+            elif e.type == EventType.FALLBACK:
+                error = _CORE_ERRORS.get(str(p.get("error")), CoreUnavailable)
+                out.fell_back[len(out.turns)] = error(str(p.get("reason")), retryable=True)
             elif e.type == EventType.ERROR and p.get("code") in _CORE_ERRORS:
                 error = _CORE_ERRORS[p["code"]]
                 out.core_failure = error(str(p.get("message")), retryable=p.get("retryable"))
@@ -134,10 +142,11 @@ def _turn(
 class RecordedCore(CoreClient):
     """A `CoreClient` with no connection: it answers with the recorded model turns."""
 
-    def __init__(self, recorded: Recorded) -> None:
+    def __init__(self, recorded: Recorded, *, fallback: bool = False) -> None:
         # No `super().__init__`: there is deliberately no HTTP client to open or close.
         self.recorded = recorded
-        self.asked = 0
+        self.is_fallback = fallback
+        self.breaker = CircuitBreaker("recorded:")
 
     def __repr__(self) -> str:
         return f"RecordedCore({len(self.recorded.turns)} turns)"
@@ -196,18 +205,22 @@ class RecordedCore(CoreClient):
 
     def _next(self) -> ChatCompletion:
         turns = self.recorded.turns
-        if self.asked >= len(turns) and self.recorded.core_failure is not None:
+        asked = self.recorded.asked
+        if not self.is_fallback and asked in self.recorded.fell_back:
+            # Core failed this turn and the fallback answered it: fail it again here.
+            raise self.recorded.fell_back[asked]
+        if asked >= len(turns) and self.recorded.core_failure is not None:
             # The model call after the recorded turns is the one that failed.
             raise self.recorded.core_failure
-        if self.asked >= len(turns):
+        if asked >= len(turns):
             why = (
-                f"replay diverged: the loop asked for model turn {self.asked + 1}, "
+                f"replay diverged: the loop asked for model turn {asked + 1}, "
                 f"but the task recorded {len(turns)}"
             )
             self.recorded.divergences.append(why)
             raise ReplayDiverged(why, retryable=False, code="replay_diverged")
-        self.asked += 1
-        return turns[self.asked - 1]
+        self.recorded.asked += 1
+        return turns[asked]
 
 
 def recorded_registry(rows: list[dict[str, Any]], recorded: Recorded) -> ToolRegistry:

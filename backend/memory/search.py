@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from backend.core_client import CoreClientError
-from backend.errors import ServiceUnavailable
+from backend.errors import ServiceUnavailable, Unprocessable
 from backend.memory.embeddings import EmbeddingClient, cached_vectors
 from backend.memory.signals import is_credential
 from backend.memory.store import MemoryFilters, MemoryStore
@@ -49,14 +49,22 @@ class MemorySearch:
         self.store = MemoryStore()
 
     async def embed(self, text: str) -> tuple[str, np.ndarray]:
-        """(model, vector) of a text, or 503 saying Core is needed."""
+        """(model, vector) of a text; 503 saying Core is needed, or 422 when the model can
+        place the text nowhere (a zero vector: no words it knows, only symbols)."""
         try:
-            return await self.embeddings.embed_one(text)
+            model, vector = await self.embeddings.embed_one(text)
         except CoreClientError as exc:
             raise ServiceUnavailable(
                 f"Memory needs embeddings from Core, and Core could not give them: {exc.reason}",
                 code="embeddings_unavailable",
             ) from None
+        if not np.any(vector):
+            raise Unprocessable(
+                f"The embedding model ({model}) finds nothing to compare in {text[:40]!r}: "
+                "it has no words it knows. Use at least one word.",
+                code="text_not_embeddable",
+            )
+        return model, vector
 
     async def synced(self, model: str, dim: int) -> None:
         """Bring the model's index up to date, embedding items it has no vector for."""

@@ -1,9 +1,10 @@
 """A scripted stand-in for Core that fails on demand, for testing Edge's `CoreClient`.
 
 `FakeCore().app` is a FastAPI app to run with `tests.servers.serve`. A test queues the next
-answers of `POST /v1/chat/completions` with `fake.script("503", "ok")`; unscripted requests
-get "ok". Every request is counted by route (`hits`) and its headers and JSON body are kept
-(`requests`), so a test can tell how many times the client tried.
+answers of `POST /v1/chat/completions` with `fake.script("503", "ok")` ("429:30" adds
+`Retry-After: 30`); unscripted requests get "ok". Every request is counted by route (`hits`)
+and its headers and JSON body are kept (`requests`), so a test can tell how many times the
+client tried.
 
 Answers that stall ("stall", "stream_stall") wait on `release`, which `reset()` sets, so a
 stalled handler never outlives its test by more than `STALL_DEADLINE_S`.
@@ -139,6 +140,10 @@ class FakeCore:
         release = self.release
         if mode.isdigit():
             return _envelope(int(mode), f"Scripted failure {mode}.", f"scripted_{mode}")
+        if mode.startswith("429:"):  # "429:30": too many requests, Retry-After: 30
+            answer = _envelope(429, "Slow down.", "rate_limited")
+            answer.headers["Retry-After"] = mode.removeprefix("429:")
+            return answer
         if mode == "echo_auth":
             said = request.headers.get("authorization", "")
             return _envelope(400, f"We did not like your header {said!r}.", "bad_header")

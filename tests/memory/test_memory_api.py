@@ -229,6 +229,9 @@ def test_members_write_candidates_and_see_only_their_own(memory: Memory) -> None
         ("/v1/memory/write", {"text": "x", "surprise": True}),
         ("/v1/memory/write", {"text": "x" * 2001}),
         ("/v1/memory/write", {"text": 42}),
+        # Only symbols: the embedding model has nothing to place (a zero vector).
+        ("/v1/memory/write", {"text": "\x1e)"}),
+        ("/v1/memory/query", {"text": "\U000ca63f"}),
     ],
 )
 def test_bad_input_is_a_clear_422(memory: Memory, path: str, body: dict[str, Any]) -> None:

@@ -13,7 +13,8 @@ export interface paths {
         };
         /**
          * Health
-         * @description Liveness: Edge answers. No authentication.
+         * @description Liveness: Edge answers. No authentication. `core` is the circuit breaker in front
+         *     of Core (and `fallback` the one in front of the cloud fallback, when configured).
          */
         get: operations["health_health_get"];
         put?: never;
@@ -752,6 +753,25 @@ export interface components {
             /** Updated At */
             updated_at: string;
         };
+        /**
+         * EdgeHealth
+         * @description Edge answers; `degraded` while Core's breaker is not closed.
+         */
+        EdgeHealth: {
+            core?: components["schemas"]["ModelServerHealth"] | null;
+            fallback?: components["schemas"]["ModelServerHealth"] | null;
+            /**
+             * Service
+             * @default edge
+             * @constant
+             */
+            service?: "edge";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "degraded" | "starting";
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -827,6 +847,39 @@ export interface components {
              * @description What you say to Steward.
              */
             text: string;
+        };
+        /**
+         * ModelServerHealth
+         * @description One model server as Edge sees it.
+         */
+        ModelServerHealth: {
+            /**
+             * Breaker
+             * @description closed: called normally; open: not called until retry_at; half_open: the next call tests it.
+             * @enum {string}
+             */
+            breaker: "closed" | "open" | "half_open";
+            /** Consecutive Failures */
+            consecutive_failures: number;
+            /**
+             * Last Error
+             * @description Why the last call failed, if it did.
+             */
+            last_error: string | null;
+            /** Opened At */
+            opened_at?: string | null;
+            /**
+             * Retry At
+             * @description When the next test call goes.
+             */
+            retry_at?: string | null;
+            /** Retry In S */
+            retry_in_s?: number | null;
+            /**
+             * Url
+             * @description Its address, without credentials.
+             */
+            url: string;
         };
         /**
          * Propose
@@ -956,9 +1009,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["EdgeHealth"];
                 };
             };
         };
