@@ -13,6 +13,7 @@ class EdgeError(Exception):
     status: int = 500
     code: str = "internal_error"
     title: str = "Internal error"
+    retry_after_s: int | None = None  # sent as `Retry-After` when set
 
     def __init__(self, detail: str, *, code: str | None = None, **extra: Any):
         super().__init__(detail)
@@ -66,3 +67,19 @@ class Unprocessable(EdgeError):
 
 class ServiceUnavailable(EdgeError):
     status, code, title = 503, "service_unavailable", "A service Steward needs is unavailable"
+
+
+class StorageUnavailable(EdgeError):
+    """The database refused a write for a reason outside the request (no space, or another
+    process holding its lock); nothing of the request was saved, and retrying later works."""
+
+    status, code, title = 503, "storage_unavailable", "Steward's database is unavailable"
+
+
+class StorageFull(StorageUnavailable):
+    status, code, title = 507, "storage_full", "Steward's disk is full"
+
+
+class StorageBusy(StorageUnavailable):
+    status, code, title = 503, "database_busy", "Steward's database is busy"
+    retry_after_s = 2

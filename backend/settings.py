@@ -56,6 +56,12 @@ class EdgeSettings(BaseSettings):
     )
     max_body_bytes: int = Field(default=1024 * 1024, gt=0, description="Larger bodies get 413.")
     max_text_chars: int = Field(default=32_000, gt=0, description="Longest message text.")
+    sqlite_busy_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long a write waits for another process's lock on the SQLite file "
+        "before the request gets 503 database_busy.",
+    )
     workers: int = Field(default=4, ge=0, description="Concurrent lanes in this process.")
     lease_seconds: float = Field(default=15.0, gt=0)
     max_attempts: int = Field(default=3, ge=1, description="Runs of one task before it fails.")

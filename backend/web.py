@@ -21,7 +21,9 @@ PROBLEM = "application/problem+json"
 
 def problem_response(exc: EdgeError, instance: str | None = None) -> Response:
     """`exc` as an `application/problem+json` response."""
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+    if exc.retry_after_s is not None:
+        headers["Retry-After"] = str(exc.retry_after_s)
     return Response(
         orjson.dumps(exc.problem(instance)),
         status_code=exc.status,

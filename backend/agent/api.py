@@ -80,7 +80,7 @@ def create_app(
 ) -> FastAPI:
     """Build Edge. `core_transport` lets tests wire Core in-process."""
     settings = settings or EdgeSettings()
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, busy_timeout_s=settings.sqlite_busy_timeout_s)
     ledger = LedgerStore()
     tasks = TaskStore()
     users = UserStore(ledger)

@@ -8,6 +8,9 @@ Invariants:
 - A lease is renewed every third of its length while the task runs. A task whose lease
   expired, or whose lease owner is a process on this host that no longer exists, goes back
   to the head of its lane (or fails, after `max_attempts` runs).
+- A database that refuses writes (disk full, or its lock held by another process) fails
+  nothing and stops nothing: claims back off, and a running task keeps its lease and
+  continues the same attempt from its last recorded step once a write goes through.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from backend.agent.bus import TaskBus
 from backend.agent.loop import AgentLoop, Claimed
 from backend.agent.store import TaskStore
 from backend.clock import now, rfc3339
+from backend.errors import StorageUnavailable
 from backend.ledger.events import EventType, NewEvent
 from backend.ledger.store import LedgerStore
 from backend.process_identity import is_dead, new_owner_id
@@ -31,6 +35,14 @@ from backend.storage.db import Database
 from backend.storage.models import Task
 
 log = logging.getLogger("steward.edge.worker")
+# Waits between tries while the database refuses writes: doubling, up to the cap.
+_BACKOFF_FIRST_S, _BACKOFF_CAP_S = 0.05, 2.0
+
+
+async def _back_off(delay: float) -> float:
+    """Wait `delay`; return the next wait."""
+    await asyncio.sleep(delay)
+    return min(delay * 2, _BACKOFF_CAP_S)
 
 
 class WorkerPool:
@@ -77,13 +89,19 @@ class WorkerPool:
     # --- runners --------------------------------------------------------------------------
 
     async def _runner(self) -> None:
+        delay = _BACKOFF_FIRST_S
         while True:
             self.bus.work_available.clear()
             try:
                 claimed = await asyncio.to_thread(self.claim)
+            except StorageUnavailable as exc:
+                log.warning("cannot claim a task (%s); trying again in %.2fs", exc.code, delay)
+                delay = await _back_off(delay)
+                continue
             except (IntegrityError, OperationalError) as exc:
                 log.info("claim raced another worker (%s); trying again", type(exc).__name__)
                 continue
+            delay = _BACKOFF_FIRST_S
             if claimed is None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
@@ -92,10 +110,40 @@ class WorkerPool:
                 continue
             self.running.add(claimed.task_id)
             try:
-                await self.agent.run(claimed)
+                await self._run(claimed)
             finally:
                 self.running.discard(claimed.task_id)
                 self.bus.work_available.set()
+
+    async def _run(self, claimed: Claimed) -> None:
+        """Run `claimed` to its end. If the database refuses a write meanwhile, the task
+        stays running under this lease: wait for a write to go through, then continue it."""
+        while True:
+            try:
+                await self.agent.run(claimed)
+                return
+            except StorageUnavailable as exc:
+                log.warning("task %s paused: %s", claimed.task_id, exc.detail)
+            except Exception:
+                # The lease lapses and a sweep puts the task back (`_orphaned`).
+                log.exception("task %s: the agent loop failed", claimed.task_id)
+                return
+            if not await self._until_writable(claimed.task_id):
+                log.warning(
+                    "task %s: lease lost while the database was unavailable", claimed.task_id
+                )
+                return
+
+    async def _until_writable(self, task_id: str) -> bool:
+        """Wait until this worker can renew `task_id`'s lease; whether it still holds it."""
+        delay = _BACKOFF_FIRST_S
+        while True:
+            delay = await _back_off(delay)
+            try:
+                held, _ = await asyncio.to_thread(self._renew, [task_id])
+            except StorageUnavailable:
+                continue
+            return bool(held)
 
     def claim(self) -> Claimed | None:
         """Take the next free lane's head task, if any."""
@@ -135,19 +183,21 @@ class WorkerPool:
         while True:
             await asyncio.sleep(interval)
             try:
-                cancelled = await asyncio.to_thread(self._renew)
+                _, cancelled = await asyncio.to_thread(self._renew, list(self.running))
                 for task_id in cancelled:
                     self.bus.request_cancel(task_id)
                 await asyncio.to_thread(self.sweep)
+            except StorageUnavailable as exc:
+                log.warning("lease keeper: %s; retrying next round", exc.code)
             except Exception:
                 log.exception("lease keeper: this round failed; retrying next round")
 
-    def _renew(self) -> list[str]:
-        ids = list(self.running)
+    def _renew(self, ids: list[str]) -> tuple[list[str], list[str]]:
+        """Extend the leases of `ids`: the ones still held, and the ones asked to cancel."""
         until = rfc3339(now() + timedelta(seconds=self.settings.lease_seconds))
         with self.db.write() as s:
-            self.tasks.renew_leases(s, self.owner, ids, until)
-            return self.tasks.cancel_requested(s, ids)
+            held = self.tasks.renew_leases(s, self.owner, ids, until)
+            return held, self.tasks.cancel_requested(s, ids)
 
     def _orphaned(self, task: Task, stamp: str) -> bool:
         if task.lease_expires_at is None or task.lease_expires_at < stamp:
@@ -160,7 +210,7 @@ class WorkerPool:
         moved = 0
         with self.db.write() as s:
             for task in self.tasks.running_leases(s):
-                if task.lease_owner == self.owner or not self._orphaned(task, stamp):
+                if task.id in self.running or not self._orphaned(task, stamp):
                     continue
                 moved += 1
                 if task.attempts >= self.settings.max_attempts:

@@ -4,7 +4,9 @@ SQLite: WAL journal, foreign keys on, a busy timeout, and every write transactio
 with `BEGIN IMMEDIATE`, so writers queue for the lock up front instead of failing on a lock
 upgrade; reads use a second engine with deferred transactions, which WAL lets run beside a
 writer. PostgreSQL: one engine for both. Migrations (Alembic) run at start, serialised by an
-advisory lock on PostgreSQL so several processes may start at once.
+advisory lock on PostgreSQL so several processes may start at once. A full disk or a lock
+held past the busy timeout leaves a session as `StorageFull` / `StorageBusy`
+(backend.storage.faults), after the transaction rolled back.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.storage.faults import StorageFaults
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Ledger events appended in a session wait under this key until the transaction commits.
 PENDING_EVENTS = "ledger_appended"
@@ -27,10 +31,10 @@ CommitListener = Callable[[list[Any]], None]
 _MIGRATION_LOCK = 7_355_608
 
 
-def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_s: float) -> Engine:
     engine = create_engine(
         url,
-        connect_args={"check_same_thread": False, "timeout": 30},
+        connect_args={"check_same_thread": False, "timeout": busy_timeout_s},
         pool_size=10,
         max_overflow=30,
     )
@@ -42,7 +46,7 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -55,15 +59,16 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
 class Database:
     """Edge's store: a writer and a reader session factory over one database."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, busy_timeout_s: float = 30.0):
         self.url = url
+        self.faults = StorageFaults(url, busy_timeout_s)
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            self.writer = _sqlite_engine(url, immediate=True)
-            self.reader = _sqlite_engine(url, immediate=False)
+            self.writer = _sqlite_engine(url, immediate=True, busy_timeout_s=busy_timeout_s)
+            self.reader = _sqlite_engine(url, immediate=False, busy_timeout_s=busy_timeout_s)
         else:
             self.writer = create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True)
             self.reader = self.writer
@@ -93,14 +98,14 @@ class Database:
         """A session in one write transaction: committed on success, rolled back on error.
         The transaction (and on SQLite the write lock) starts here, so times taken inside
         the block are ordered like the commits."""
-        with self._write.begin() as session:
+        with self.faults.translated(), self._write.begin() as session:
             session.connection()
             yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A session for reads (a consistent snapshot for its duration)."""
-        with self._read.begin() as session:
+        with self.faults.translated(), self._read.begin() as session:
             yield session
 
     def migrate(self) -> None:
