@@ -33,6 +33,7 @@ from backend.clock import now_text
 from backend.config.service import ConfigService, Effective
 from backend.core_client import ChatCompletion, CoreClient, CoreClientError
 from backend.core_client.errors import error_code
+from backend.errors import StorageUnavailable
 from backend.ledger.events import EventType, NewEvent, StoredEvent
 from backend.ledger.store import LedgerStore
 from backend.memory.service import MemoryService
@@ -118,6 +119,8 @@ class AgentLoop:
             await asyncio.to_thread(self._end, claimed, "failed", error, exc.reason)
         except LeaseLost:
             log.warning("task %s: lease lost; another worker owns it now", claimed.task_id)
+        except StorageUnavailable:
+            raise  # the worker keeps the lease and goes on with this attempt once writes do
         except Exception as exc:
             log.exception("task %s: unexpected error", claimed.task_id)
             await asyncio.to_thread(self._release_or_fail, claimed, exc)
