@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,11 +198,11 @@ class PageProblems:
         self.errors.append(f"uncaught: {error}")
 
 
-@pytest.fixture
-def page(browser: Browser, steward: Steward) -> Iterator[Page]:
-    """A fresh browser context (empty localStorage) at 1280 px on Steward's Edge. The test
-    fails if the page throws or breaks its Content-Security-Policy."""
-    context = browser.new_context(base_url=steward.url, viewport=DESKTOP)
+@contextmanager
+def browser_page(browser: Browser, url: str) -> Iterator[Page]:
+    """A fresh browser context (empty localStorage) at 1280 px on the Edge at `url`. Fails
+    if the page throws or breaks its Content-Security-Policy."""
+    context = browser.new_context(base_url=url, viewport=DESKTOP)
     context.set_default_timeout(DEADLINE_MS)
     problems = PageProblems()
     p = context.new_page()
@@ -211,6 +212,14 @@ def page(browser: Browser, steward: Steward) -> Iterator[Page]:
     yield p
     context.close()
     assert not problems.errors, "\n".join(problems.errors)
+
+
+@pytest.fixture
+def page(browser: Browser, steward: Steward) -> Iterator[Page]:
+    """A fresh browser context (empty localStorage) at 1280 px on Steward's Edge. The test
+    fails if the page throws or breaks its Content-Security-Policy."""
+    with browser_page(browser, steward.url) as p:
+        yield p
 
 
 def shot(page: Page, name: str) -> Path:

@@ -17,6 +17,7 @@ import type {
   AuditTaskReport,
   Conversation,
   Delta,
+  EdgeHealth,
   EffectiveConfig,
   LedgerEvent,
   Me,
@@ -100,6 +101,11 @@ async function run<T>(call: () => Promise<Outcome>, action?: string): Promise<T>
   }
   return outcome.data as T;
 }
+
+// --- health -------------------------------------------------------------------------------
+
+/** Edge's liveness and the model servers' circuit breakers (no sign-in needed). */
+export const getHealth = () => run<EdgeHealth>(() => api.GET("/health"));
 
 // --- users --------------------------------------------------------------------------------
 

@@ -30,6 +30,9 @@ export interface Me {
 
 export type Conversation = components["schemas"]["ConversationPublic"];
 export type MessageAccepted = components["schemas"]["MessageAccepted"];
+/** Edge's `/health`: liveness plus the circuit breakers in front of Core and the fallback. */
+export type EdgeHealth = components["schemas"]["EdgeHealth"];
+export type ModelServerHealth = components["schemas"]["ModelServerHealth"];
 
 export const TASK_STATUSES = [
   "queued",

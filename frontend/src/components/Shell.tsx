@@ -1,7 +1,7 @@
 "use client";
 /**
  * The frame of every signed-in page: the sidebar with the seven sections (a top bar at narrow
- * widths), who is signed in, and sign out. Pages render only once the user is known, so they
+ * widths), whether the model server answers, who is signed in, and sign out. Pages render only once the user is known, so they
  * can ask `useMe()` for the role.
  */
 import Link from "next/link";
@@ -10,6 +10,7 @@ import type { ReactNode } from "react";
 
 import { AuthProvider, useAuth } from "@/lib/auth";
 
+import { ModelStatus } from "./ModelStatus";
 import { ErrorState, Loading } from "./States";
 
 const SECTIONS = [
@@ -66,6 +67,7 @@ function Shell({ children }: { children: ReactNode }) {
             })}
           </ul>
         </nav>
+        <ModelStatus />
         <div className="who">
           {state.status === "ready" ? (
             <p className="whoami" data-testid="whoami">

@@ -17,6 +17,15 @@ export function formatTime(ts: string | null | undefined): string {
   });
 }
 
+/** A timestamp's time of day in the reader's time zone, as HH:MM:SS (24-hour). */
+export function clockTime(ts: string | null | undefined): string | null {
+  if (!ts) return null;
+  const d = new Date(ts);
+  if (Number.isNaN(d.getTime())) return null;
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}
+
 export function formatMs(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return "—";
   if (ms < 1000) return `${Math.round(ms)} ms`;
