@@ -12,9 +12,10 @@ import typer
 
 from backend.auth.store import UserStore
 from backend.errors import EdgeError
+from backend.hosts import is_loopback
 from backend.ledger.store import LedgerStore
 from backend.storage.db import Database
-from backend.supervisor import LaunchError, ServerSpec, Supervisor, ensure_port_free, is_loopback
+from backend.supervisor import LaunchError, ServerSpec, Supervisor, ensure_port_free
 
 app = typer.Typer(
     name="steward",
@@ -77,8 +78,20 @@ def up(
         env["CORE_UPSTREAM_BASE_URL"] = upstream_url
     if model_path:
         env["CORE_MODEL_PATH"] = str(model_path.resolve())
+    # Both answer only to loopback Host names unless told otherwise (DNS rebinding); the
+    # address they were started on is one they must answer to.
+    hosts_env = {
+        name: ",".join(h for h in (os.environ.get(name, ""), host) if h)
+        for name in ("CORE_ALLOWED_HOSTS", "STEWARD_ALLOWED_HOSTS")
+        if not is_loopback(host)
+    }
+    env.update(hosts_env)
     core = ServerSpec("Core", "core.api:app", host, core_port, env)
-    edge_env = {"STEWARD_DATA_DIR": str(data_dir.resolve()), "CORE_BASE_URL": core.url}
+    edge_env = {
+        "STEWARD_DATA_DIR": str(data_dir.resolve()),
+        "CORE_BASE_URL": core.url,
+        **hosts_env,
+    }
     edge = ServerSpec("Edge", "backend.agent.api:app", host, edge_port, edge_env)
     supervisor = Supervisor(_echo)
     try:

@@ -57,6 +57,10 @@ class Conflict(EdgeError):
     status, code, title = 409, "conflict", "Conflict"
 
 
+class MisdirectedRequest(EdgeError):
+    status, code, title = 421, "host_not_allowed", "Host not allowed"
+
+
 class PayloadTooLarge(EdgeError):
     status, code, title = 413, "payload_too_large", "Request body too large"
 

@@ -54,6 +54,11 @@ class EdgeSettings(BaseSettings):
     owner_token: SecretStr | None = Field(
         default=None, description="On first start, the owner's token instead of a generated one."
     )
+    allowed_hosts: str = Field(
+        default="",
+        description="Host names Edge answers to besides loopback ones, comma-separated (`*`: "
+        "any). Other Host headers get 421, which stops DNS-rebinding pages.",
+    )
     max_body_bytes: int = Field(default=1024 * 1024, gt=0, description="Larger bodies get 413.")
     max_text_chars: int = Field(default=32_000, gt=0, description="Longest message text.")
     sqlite_busy_timeout_s: float = Field(

@@ -7,7 +7,6 @@ uvicorn's own log lines name the server.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import signal
 import socket
@@ -50,16 +49,6 @@ class ServerSpec:
         return f"http://{host}:{self.port}"
 
 
-def is_loopback(host: str) -> bool:
-    """Whether `host` is a loopback address or `localhost`."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def ensure_port_free(host: str, port: int, what: str, flag: str) -> None:
     """Raise `LaunchError` with a fix if `host:port` is taken."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -94,6 +83,9 @@ class Supervisor:
             "--log-level",
             "warning",
             "--no-access-log",
+            # The TCP peer is who asked: an X-Forwarded-For from a local process must not
+            # rewrite it (uvicorn trusts one from 127.0.0.1 by default).
+            "--no-proxy-headers",
         ]
         env = {**os.environ, **spec.env}
         proc = subprocess.Popen(cmd, env=env, preexec_fn=_die_with_parent)

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.errors import BadRequest, EdgeError, PayloadTooLarge, Unprocessable
+from backend.security_log import RECORDED_STATUSES
 
 log = logging.getLogger("steward.edge")
 PROBLEM = "application/problem+json"
@@ -53,6 +54,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(EdgeError)
     async def edge_error(request: Request, exc: EdgeError) -> Response:
+        security = getattr(request.app.state, "security_log", None)
+        if security is not None and exc.status in RECORDED_STATUSES:
+            security.refused(request.scope, exc.status, exc.code)
         return problem_response(exc, request.url.path)
 
     @app.exception_handler(RequestValidationError)

@@ -58,7 +58,7 @@ async def _embed(settings: CoreSettings, model: str, texts: list[str]) -> tuple[
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://core", timeout=600
+            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", timeout=600
         ) as client,
     ):
         r = await client.post("/v1/embeddings", json={"model": model, "input": texts})

@@ -31,6 +31,7 @@ from core.errors import (
     PayloadTooLarge,
 )
 from core.gateway import Gateway
+from core.guard import CoreGuard
 from core.schemas import ChatCompletionRequest, EmbeddingRequest, validation_problem
 from core.settings import CoreSettings
 
@@ -161,6 +162,11 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
                         )
                     )
             return await call_next(request)
+
+    # Outermost: a refused host or interface never reaches the key check or a route.
+    app.add_middleware(
+        CoreGuard, allowed_hosts=settings.allowed_hosts, has_key=settings.api_key is not None
+    )
 
     @app.get("/health")
     async def health() -> Response:

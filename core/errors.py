@@ -98,3 +98,20 @@ class BackendUnavailable(CoreError):
     status = 503
     type = "api_error"
     code = "backend_unavailable"
+
+
+class HostNotAllowed(CoreError):
+    """The `Host` header names neither a loopback host nor one in `CORE_ALLOWED_HOSTS`
+    (421)."""
+
+    status = 421
+    type = "invalid_request_error"
+    code = "host_not_allowed"
+
+
+class KeyRequired(CoreError):
+    """A request reached Core on a non-loopback address and no `CORE_API_KEY` is set (403)."""
+
+    status = 403
+    type = "permission_error"
+    code = "api_key_required"

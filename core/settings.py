@@ -41,6 +41,11 @@ class CoreSettings(BaseSettings):
         description="If set, every route but /health requires `Authorization: Bearer <key>`. "
         "Required to bind Core to a non-loopback address.",
     )
+    allowed_hosts: str = Field(
+        default="",
+        description="Host names Core answers to besides loopback ones, comma-separated (`*`: "
+        "any). Other Host headers get 421, which stops DNS-rebinding pages.",
+    )
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
 
     # llamacpp

@@ -24,7 +24,10 @@ def free_port() -> int:
 def serve(app: Any, *, startup_timeout: float = 60.0) -> Iterator[str]:
     """Serve `app` on a free loopback port until the block ends; yields its base URL."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    # As `steward up` runs its servers: the TCP peer is the client, whatever X-Forwarded-For says.
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", proxy_headers=False
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

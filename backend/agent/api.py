@@ -33,12 +33,14 @@ from backend.config import routes as config_routes
 from backend.config.service import ConfigService
 from backend.console import install_console
 from backend.core_client import BreakerState
+from backend.hosts import HostGuard, edge_host_refusal, parse_hosts
 from backend.ledger.store import LedgerStore
 from backend.memory import routes as memory_routes
 from backend.memory.embeddings import EmbeddingClient
 from backend.memory.search import MemorySearch
 from backend.memory.service import MemoryService
 from backend.memory.vectors import MemoryVectors
+from backend.security_log import SecurityLog
 from backend.services import Services
 from backend.settings import EdgeSettings
 from backend.storage.db import Database
@@ -160,6 +162,9 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.state.security_log = security = SecurityLog(settings.data_dir / "security.log")
+    hosts = parse_hosts(settings.allowed_hosts)
+    app.add_middleware(HostGuard, allowed=hosts, refuse=edge_host_refusal(security))
 
     @app.get("/health", tags=["health"], response_model=EdgeHealth)
     def health() -> EdgeHealth:

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from backend.auth.principal import Principal
 from backend.errors import Forbidden, Unauthorized
+from backend.security_log import remember_principal
 from backend.services import Services
 
 
@@ -27,6 +28,7 @@ def current_principal(request: Request) -> Principal:
         principal = services.users.resolve(session, token.strip())
     if principal is None:
         raise Unauthorized("The bearer token is not valid (unknown or revoked).", code="bad_token")
+    remember_principal(request.scope, principal.user_id)
     return principal
 
 

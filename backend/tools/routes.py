@@ -13,6 +13,7 @@ from backend.auth.deps import CurrentPrincipal, OwnerPrincipal
 from backend.errors import Unprocessable
 from backend.ids import ID_PATTERN, new_id
 from backend.services import Services
+from backend.tools.call_config import call_policy
 from backend.tools.registry import ArgumentsInvalid
 
 router = APIRouter(prefix="/v1", tags=["tools"])
@@ -70,9 +71,18 @@ async def execute_tool(
     call_id = body.tool_call_id or new_id("tc")
     if not ID_PATTERN.match(call_id.replace(":", "_").replace(".", "_")[:80]):
         raise Unprocessable("tool_call_id may contain letters, digits, '_', '-', ':' and '.'.")
+    services = _services(request)
+    policy = await asyncio.to_thread(
+        call_policy, services, principal, body.tool, body.conversation_id
+    )
     try:
-        call = await _services(request).tools.execute(
-            principal, body.tool, body.args, call_id, conversation_id=body.conversation_id
+        call = await services.tools.execute(
+            principal,
+            body.tool,
+            body.args,
+            call_id,
+            conversation_id=body.conversation_id,
+            policy=policy,
         )
     except ArgumentsInvalid as exc:
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in exc.errors)

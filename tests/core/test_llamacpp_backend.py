@@ -336,7 +336,7 @@ async def test_model_that_cannot_load_is_a_503_naming_the_file(tmp_path: Path) -
     app = create_app(CoreSettings(backend="llamacpp", model_path=corrupt))
     transport = httpx.ASGITransport(app=app)
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://core") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             assert (await http.get("/health")).json()["loaded"] is False
             r = await http.post("/v1/chat/completions", json=_chat_body("hi"))
             assert r.status_code == 503

@@ -258,7 +258,7 @@ async def test_llamacpp_gets_minilm_embeddings_by_default(model: MiniLM) -> None
     # Without lifespan nothing loads: llama.cpp is never started, MiniLM loads on first use.
     app = create_app(CoreSettings(backend="llamacpp"))
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://core") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
         models = (await http.get("/v1/models")).json()["data"]
         assert [m["id"] for m in models] == ["gemma-3-270m-q4_k_m", MODEL_ID]
         r = await http.post("/v1/embeddings", json={"model": "default", "input": TEXTS[1]})
@@ -270,7 +270,7 @@ async def test_llamacpp_gets_minilm_embeddings_by_default(model: MiniLM) -> None
 async def test_minilm_as_the_only_backend_says_there_is_no_chat_model() -> None:
     app = create_app(CoreSettings(backend="minilm"))
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://core") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
         body = {"model": "default", "messages": [{"role": "user", "content": "hi"}]}
         r = await http.post("/v1/chat/completions", json=body)
     assert r.status_code == 400
@@ -298,7 +298,7 @@ async def test_start_without_the_package_says_how_to_install_it() -> None:
 async def test_requests_without_the_package_are_503_with_the_fix() -> None:
     app = create_app(CoreSettings(backend="mock", embedding_backend="minilm"))
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://core") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
         r = await http.post("/v1/embeddings", json={"model": MODEL_ID, "input": "hi"})
         assert r.status_code == 503
         assert "uv sync --extra embeddings" in r.json()["error"]["message"]

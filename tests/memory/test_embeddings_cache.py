@@ -50,7 +50,7 @@ async def transport() -> AsyncIterator[Counting]:
 async def test_a_text_is_embedded_once_and_then_read_from_the_database(
     db: Database, transport: Counting
 ) -> None:
-    async with CoreClient("http://core", transport=transport) as core:
+    async with CoreClient("http://127.0.0.1", transport=transport) as core:
         first = await EmbeddingClient(db, core).embed(["the garden hose", "the boiler"])
         assert first.model == "mock"  # the served model, not the alias asked for
         assert transport.embedded == ["the garden hose", "the boiler"]
@@ -69,7 +69,7 @@ async def test_a_text_is_embedded_once_and_then_read_from_the_database(
 
 
 async def test_no_texts_means_no_call(db: Database, transport: Counting) -> None:
-    async with CoreClient("http://core", transport=transport) as core:
+    async with CoreClient("http://127.0.0.1", transport=transport) as core:
         result = await EmbeddingClient(db, core).embed([])
     assert result.hashes == []
     assert transport.embedded == []
