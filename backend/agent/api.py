@@ -67,11 +67,13 @@ def _announce_owner_token(token: str) -> None:
 
 
 async def _expire_approvals(tools: ToolService, bus: TaskBus, every_s: float = 5.0) -> None:
-    """Expire overdue approvals so their tasks continue."""
+    """Expire overdue approvals so their tasks continue; put back in their lanes tasks whose
+    approvals were all decided when a crash stopped the step that does it."""
     while True:
         await asyncio.sleep(every_s)
         try:
-            if await asyncio.to_thread(tools.expire_due):
+            expired = await asyncio.to_thread(tools.expire_due)
+            if expired or await asyncio.to_thread(tools.resume_stranded):
                 bus.work_available.set()
         except Exception:
             log.exception("approval expiry: this round failed; retrying next round")
@@ -116,6 +118,7 @@ def create_app(
         tools = ToolService(settings, db, ledger, registry, tasks, memory)
         await asyncio.to_thread(tools.sync_registry)
         await asyncio.to_thread(tools.recover_interrupted)
+        await asyncio.to_thread(tools.resume_stranded)
         services = Services(
             settings,
             db,

@@ -390,7 +390,17 @@ class ToolService:
             self._resume_task(task_id, approval_id)
         return [t for t, _ in tasks]
 
-    def _resume_task(self, task_id: str | None, approval_id: str) -> None:
+    def resume_stranded(self) -> list[str]:
+        """Put back in their lanes the tasks a crash left waiting on approvals that were all
+        decided (and whose approved calls ended); returns their ids. Run at start, after
+        `recover_interrupted`, and by the approvals sweep."""
+        with self.db.read() as s:
+            stranded = self.store.stranded_waits(s)
+        for task_id, approval_id in stranded:
+            self._resume_task(task_id, approval_id)
+        return [task_id for task_id, _ in stranded]
+
+    def _resume_task(self, task_id: str | None, approval_id: str | None) -> None:
         """Put a waiting task back in its lane once none of its approvals is pending."""
         if task_id is None:
             return

@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from backend.pagination import before as keyset_before
-from backend.storage.models import Approval, ToolCall, ToolRecord
+from backend.storage.models import Approval, Task, ToolCall, ToolRecord
 from backend.tools.registry import ToolSpec
 
 
@@ -125,6 +125,30 @@ class ToolStore:
             .with_for_update()
             .execution_options(populate_existing=True)
         )
+
+    def stranded_waits(self, session: Session) -> list[tuple[str, str | None]]:
+        """Tasks waiting for approval with none pending and no approved call still running
+        (a crash came between the last decision and putting the task back in its lane),
+        each with its latest decided approval."""
+        pending = select(Approval.id).where(
+            Approval.task_id == Task.id, Approval.status == "pending"
+        )
+        running = select(ToolCall.id).where(
+            ToolCall.task_id == Task.id, ToolCall.status == "running"
+        )
+        latest = (
+            select(Approval.id)
+            .where(Approval.task_id == Task.id)
+            .order_by(Approval.created_at.desc(), Approval.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        rows = session.execute(
+            select(Task.id, latest).where(
+                Task.status == "waiting_approval", ~pending.exists(), ~running.exists()
+            )
+        ).all()
+        return [(task_id, approval_id) for task_id, approval_id in rows]
 
     def interrupted(self, session: Session) -> Sequence[ToolCall]:
         """Calls that were running (intent recorded, no receipt)."""

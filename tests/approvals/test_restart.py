@@ -4,10 +4,16 @@ never silently re-run."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from pathlib import Path
 
+import httpx
+import pytest
+
+from backend.tools.service import ToolService
+from tests.agent.conftest import EdgeFactory
 from tests.agent.polling import send, wait_task
 from tests.agent.processes import EdgeProcesses, edge_env
 from tests.fakes.webhook import webhook
@@ -82,3 +88,39 @@ def test_external_write_cut_off_mid_flight_is_ambiguous(tmp_path: Path, core_url
         assert call["status"] == "ambiguous"
         assert "may or may not" in call["error"]
         assert hook.count() == 0
+
+
+def test_a_crash_after_the_approved_call_ran_still_resumes_the_task(
+    make_edge: EdgeFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The crash window between an approved call's receipt and putting its task back in the
+    lane: the task must not stay `waiting_approval` forever. Found by the kill -9 loop."""
+    data = tmp_path / "data"
+    crashed = []
+
+    def crash(self: ToolService, task_id: str | None, approval_id: str | None) -> None:
+        crashed.append(task_id)
+        raise RuntimeError("Edge died here")
+
+    with webhook() as hook, make_edge(data_dir=data, webhook_url=hook.url) as owner:
+        sent = send(owner, '[[tool:send_message {"to": "ann", "text": "once"}]]')
+        wait_task(owner, sent["task_id"], until=("waiting_approval",))
+        [approval] = owner.get("/v1/approvals", params={"status": "pending"}).json()["data"]
+        with monkeypatch.context() as patched:
+            patched.setattr(ToolService, "_resume_task", crash)
+            # The request dies with the "crash", on a connection of its own.
+            with (
+                httpx.Client(base_url=owner.base_url, headers=owner.headers) as doomed,
+                contextlib.suppress(httpx.HTTPError),
+            ):
+                doomed.post(f"/v1/approvals/{approval['approval_id']}:approve")
+        assert crashed == [sent["task_id"]]
+        assert owner.get(f"/v1/agent/tasks/{sent['task_id']}").json()["status"] == (
+            "waiting_approval"
+        )
+    with make_edge(data_dir=data, webhook_url=hook.url) as owner:
+        task = wait_task(owner, sent["task_id"])
+        assert task["status"] == "completed", task
+        assert owner.get("/v1/audit/verify").json()["ok"] is True
+    assert hook.count() == 1
+    assert_rebuilds_equal(data)
