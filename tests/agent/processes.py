@@ -9,6 +9,7 @@ when the block ends and, if the block failed, attaches the tail of every log to 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import httpx
 
@@ -54,7 +55,7 @@ class EdgeProcess:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"{name}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: _Process | None = None
         self._log: IO[bytes] | None = None
 
     @property
@@ -164,6 +165,87 @@ class EdgeProcess:
             self._log = None
 
 
+class _Process(Protocol):
+    """What `EdgeProcess` needs of a process: `subprocess.Popen`, or a zygote's child."""
+
+    pid: int
+    returncode: int | Any
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
+class _Forked:
+    """A child of the zygote, with the part of `Popen`'s interface `EdgeProcess` uses (the
+    zygote reaps it, so its exit status is not known: a dead child reads -9)."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                self.returncode = -signal.SIGKILL
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = time.monotonic() + (timeout if timeout is not None else 3600)
+        while (code := self.poll()) is None:
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"edge pid {self.pid}", timeout or 0)
+            time.sleep(0.01)
+        return code
+
+
+class Zygote:
+    """`tests.agent.zygote` running: Edge imported once, each start a fork of it."""
+
+    def __init__(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED_PREFIXES)}
+        env["OPENBLAS_NUM_THREADS"] = "1"  # no BLAS thread pool in the process that forks
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.agent.zygote"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def fork(self, port: int, log: Path, env: dict[str, str]) -> _Forked:
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps({"port": port, "log": str(log), "env": env}) + "\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline()
+        if not answer:
+            raise RuntimeError(f"the Edge zygote exited with {self.proc.wait()}")
+        return _Forked(int(answer))
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=10)
+
+
+class ForkedEdgeProcess(EdgeProcess):
+    """An `EdgeProcess` forked from a `Zygote` instead of started afresh."""
+
+    def __init__(self, name: str, env: dict[str, str], log_dir: Path, zygote: Zygote):
+        super().__init__(name, env, log_dir)
+        self.zygote = zygote
+
+    def spawn(self) -> None:
+        assert not self.alive(), f"{self.name} is already running"
+        with self.log_path.open("ab") as log:
+            log.write(f"\n--- start {self.name} (forked) on port {self.port} ---\n".encode())
+        self.proc = self.zygote.fork(self.port, self.log_path, self.env)
+
+
 def wait_until(
     check: Callable[[], bool], what: str, timeout: float = 20.0, every: float = 0.05
 ) -> None:
@@ -184,9 +266,14 @@ class EdgeProcesses:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.all: list[EdgeProcess] = []
 
-    def new(self, name: str, env: dict[str, str]) -> EdgeProcess:
-        """A process (not started yet) logging to `<tmp>/logs/<name>.log`."""
-        process = EdgeProcess(name, env, self.log_dir)
+    def new(self, name: str, env: dict[str, str], zygote: Zygote | None = None) -> EdgeProcess:
+        """A process (not started yet) logging to `<tmp>/logs/<name>.log`; forked from
+        `zygote` if given."""
+        process = (
+            ForkedEdgeProcess(name, env, self.log_dir, zygote)
+            if zygote
+            else EdgeProcess(name, env, self.log_dir)
+        )
         self.all.append(process)
         return process
 
