@@ -30,6 +30,7 @@ from backend.audit import routes as audit_routes
 from backend.auth import routes as user_routes
 from backend.auth.store import UserStore
 from backend.config import routes as config_routes
+from backend.config.compiler import prepare as prepare_compiler
 from backend.config.service import ConfigService
 from backend.console import install_console
 from backend.core_client import BreakerState
@@ -117,6 +118,11 @@ def create_app(
         await sources.start()
         tools = ToolService(settings, db, ledger, registry, tasks, memory)
         await asyncio.to_thread(tools.sync_registry)
+        # The preference compiler's rules, built beside serving, not on the first sentence.
+        warm = asyncio.create_task(
+            asyncio.to_thread(prepare_compiler, [t.name for t in registry.all()]),
+            name="steward-compiler-rules",
+        )
         await asyncio.to_thread(tools.recover_interrupted)
         await asyncio.to_thread(tools.resume_stranded)
         services = Services(
@@ -150,6 +156,7 @@ def create_app(
             yield
         finally:
             expiry.cancel()
+            warm.cancel()
             monitor.cancel()
             await pool.stop()
             await sources.stop()

@@ -49,7 +49,7 @@ from backend.config.matcher import is_chinese, scan
 from backend.config.phrasing import Lang
 from backend.config.schema import Risk, StewardConfig, highest, risk_of_path
 
-__all__ = ["CompiledPatch", "NotUnderstood", "NothingToChange", "compile_preference"]
+__all__ = ["CompiledPatch", "NotUnderstood", "NothingToChange", "compile_preference", "prepare"]
 
 MAX_TEXT = 500
 
@@ -83,6 +83,12 @@ class NothingToChange(Exception):
         super().__init__(message)
         self.message = message
         self.intents = intents
+
+
+def prepare(tools: list[str]) -> None:
+    """Build the rules for these tool names now (about a second on two cores) rather than
+    on the owner's first sentence, which is then answered at once."""
+    scan("", tools)
 
 
 def compile_preference(text: str, current: dict[str, Any], *, tools: list[str]) -> CompiledPatch:

@@ -15,6 +15,7 @@ Invariants:
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -92,6 +93,9 @@ class _Rules:
     aliases: dict[str, str]
 
 
+_BUILDING = threading.Lock()
+
+
 @lru_cache(maxsize=64)
 def _rules(tools: tuple[str, ...]) -> _Rules:
     aliases = tool_aliases(tools)
@@ -113,7 +117,8 @@ def _rules(tools: tuple[str, ...]) -> _Rules:
 def scan(text: str, tools: Iterable[str]) -> Scan:
     """The mentions in `text`, given the names of the tools that exist."""
     norm = normalise(text)
-    rules = _rules(tuple(sorted(set(tools))))
+    with _BUILDING:  # a second caller waits for rules being built rather than build them too
+        rules = _rules(tuple(sorted(set(tools))))
     found: list[tuple[int, int, int, str, re.Match[str]]] = []
     for order, (intent, rx) in enumerate(rules.rules):
         for m in rx.finditer(norm):

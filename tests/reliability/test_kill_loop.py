@@ -55,7 +55,14 @@ class Workload:
         self.messages: dict[str, tuple[str, str]] = {}  # idempotency key -> (lane, text)
         self.accepted: set[str] = set()  # keys Edge answered 202 to
         self.patches = 0
+        self.committed = 0  # commits Edge acknowledged
+        self.remembered = 0  # memory writes Edge acknowledged
+        self.sent = 0
         self.rng = random.Random(20261125)
+
+    def next_message(self, client: httpx.Client) -> None:
+        self.sent += 1
+        self.message(client, self.sent)
 
     def message(self, client: httpx.Client, n: int) -> None:
         lane = LANES[n % len(LANES)]
@@ -91,27 +98,27 @@ class Workload:
     def patch(self, client: httpx.Client) -> None:
         text = "be more concise" if self.patches % 2 == 0 else "be more detailed"
         proposed = client.post("/v1/config/patches:propose", json={"text": text})
+        self.patches += 1
         if proposed.status_code == 201:
             patch_id = proposed.json()["patch_id"]
-            client.post(f"/v1/config/patches/{patch_id}:commit", json={})
-        self.patches += 1
+            r = client.post(f"/v1/config/patches/{patch_id}:commit", json={})
+            assert r.status_code in (201, 409), r.text  # 409: a kill left a stale proposal
+            self.committed += r.status_code == 201
 
-    def remember(self, client: httpx.Client, n: int) -> None:
-        body = {"text": f"Fact number {n % 7}: the blue folder is in drawer {n % 7}."}
+    def remember(self, client: httpx.Client) -> None:
+        n = self.remembered
+        body = {"text": f"Fact number {n}: the folder number {n} is in drawer {n * 7 % 11}."}
         r = client.post("/v1/memory/write", json=body)
         assert r.status_code in (200, 201, 202), r.text
+        self.remembered += 1
 
-    def run(self, client: httpx.Client, first: int, count: int) -> None:
-        """One burst of mixed work; stops quietly when Edge dies under it."""
+    def run(self, client: httpx.Client, burst: int) -> None:
+        """One burst of four steps of mixed work, each burst starting with a different kind,
+        so the kill lands in every kind; stops quietly when Edge dies under it."""
+        steps = [self.next_message, self.approve_pending, self.remember, self.patch]
         try:
-            for n in range(first, first + count):
-                self.message(client, n)
-                if n % 2 == 0:
-                    self.approve_pending(client)
-                if n % 5 == 0:
-                    self.remember(client, n)
-                if n % 7 == 0:
-                    self.patch(client)
+            for k in range(4):
+                steps[(burst + k) % 4](client)
         except httpx.TransportError:
             pass  # the kill: what was cut off is retried after the next start
 
@@ -171,19 +178,17 @@ def test_a_hundred_kills_lose_nothing_and_run_nothing_twice(
             webhook_url=hook.url,
         )
         headers = {"Authorization": f"Bearer {OWNER_TOKEN}"}
-        sent = 0
         for i in range(KILLS):
             edge = _start(edges, env, i, zygote)
             with httpx.Client(base_url=edge.base_url, headers=headers, timeout=5) as client:
                 work.resend_unanswered(client)
-                burst = threading.Thread(target=work.run, args=(client, sent, 4), daemon=True)
+                burst = threading.Thread(target=work.run, args=(client, i), daemon=True)
                 burst.start()
                 # The kill lands at a random moment of the burst (or just after it).
-                time.sleep(work.rng.uniform(0.0, 0.4))
+                time.sleep(work.rng.uniform(0.0, 0.8))
                 edge.kill9()
                 burst.join(timeout=10)
                 assert not burst.is_alive(), "a request hung after Edge was killed"
-            sent += 4
 
         final = _start(edges, env, KILLS, zygote)
         with final.client(timeout=15) as client:
@@ -210,6 +215,11 @@ def test_a_hundred_kills_lose_nothing_and_run_nothing_twice(
             for lane in LANES:
                 overlaps = _lane_overlaps(timeline(client, lane))
                 assert not overlaps, f"{lane}: {overlaps[:3]}"
+            assert work.committed >= 5, "the workload hardly exercised preference patches"
+            assert work.remembered >= 5, "the workload hardly exercised memory"
+            revisions = client.get("/v1/config/revisions", params={"limit": 200}).json()
+            commits = [r for r in revisions["data"] if r["kind"] == "commit"]
+            assert len(commits) >= work.committed, "an acknowledged commit was lost"
             verify = client.get("/v1/audit/verify").json()
             assert verify["ok"] is True, verify
         final.terminate()
