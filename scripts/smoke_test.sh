@@ -45,10 +45,13 @@ ok "unknown model is refused with 404"
 echo "== Edge at $EDGE"
 [ -n "$TOKEN" ] || fail "a token" "set STEWARD_TOKEN to the owner's token (printed when Steward first started)"
 auth=(-H "Authorization: Bearer $TOKEN")
-curl -sf "$EDGE/health" >/dev/null || fail "Edge /health answers" "is Edge running at $EDGE?"
+eh=$(curl -sf "$EDGE/health") || fail "Edge /health answers" "is Edge running at $EDGE?"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$EDGE/v1/agent/tasks")
 [ "$code" = 401 ] || fail "no token is refused" "got $code"
 ok "Edge is healthy and refuses requests without a token"
+[ "$(jget "$eh" '(d.get("core") or {}).get("breaker")')" = closed ] \
+  || fail "Edge's circuit breaker in front of Core is closed" "$eh"
+ok "Edge's circuit breaker in front of Core is closed"
 
 echo "== Console at $EDGE/"
 headers=$(mktemp); trap 'rm -f "$headers"' EXIT
@@ -93,6 +96,10 @@ ok "timeline holds input, plan, route and completion"
 v=$(curl -sf "${auth[@]}" "$EDGE/v1/audit/verify") || fail "verify"
 [ "$(jget "$v" 'd["ok"]')" = True ] || fail "ledger verifies" "$v"
 ok "ledger hash chain verifies ($(jget "$v" 'd["events"]') events)"
+md=$(curl -sf "${auth[@]}" "$EDGE/v1/audit/render" -H 'content-type: application/json' \
+  -d '{"task_id":"'"$task"'","format":"markdown"}') || fail "audit render of the task"
+grep -q "$task" <<<"$md" || fail "the report names its task" "$(head -c 300 <<<"$md")"
+ok "audit report of the task rendered ($(wc -l <<<"$md") lines of Markdown)"
 
 echo "== Tools and approvals"
 tools=$(curl -sf "${auth[@]}" "$EDGE/v1/tools") || fail "tools list"
