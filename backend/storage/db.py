@@ -60,9 +60,13 @@ class Database:
     """Edge's store: a writer and a reader session factory over one database."""
 
     def __init__(self, url: str, *, busy_timeout_s: float = 30.0):
+        parsed = make_url(url)
+        if parsed.drivername in ("postgresql", "postgres"):
+            # `postgresql://...` as users write it: psycopg 3, the driver Steward ships.
+            parsed = parsed.set(drivername="postgresql+psycopg")
+            url = parsed.render_as_string(hide_password=False)
         self.url = url
         self.faults = StorageFaults(url, busy_timeout_s)
-        parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
