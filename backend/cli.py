@@ -334,6 +334,30 @@ def replay(
 
 
 @app.command()
+def worker(
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="Tasks (lanes) this process runs at once.")
+    ] = 4,
+) -> None:
+    """Run tasks without serving HTTP, beside API processes on the same database (set
+    DATABASE_URL=postgresql://... for several machines or many processes). Reads the same
+    STEWARD_* settings as Edge. SIGTERM or Ctrl-C stops it; tasks it held are taken over."""
+    import asyncio
+    import logging
+
+    from backend.agent.worker_process import run_worker
+    from backend.settings import EdgeSettings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        settings = EdgeSettings(workers=concurrency)
+        asyncio.run(run_worker(settings))
+    except EdgeError as exc:
+        _echo(f"error: {exc.detail}")
+        raise typer.Exit(1) from None
+
+
+@app.command()
 def version() -> None:
     """Print Steward's version."""
     from importlib.metadata import version as dist_version

@@ -22,6 +22,7 @@ from backend.agent import routes as agent_routes
 from backend.agent.bus import TaskBus
 from backend.agent.health import EdgeHealth, ModelServerHealth
 from backend.agent.loop import AgentLoop
+from backend.agent.relay import Relay
 from backend.agent.routing import core_client, fallback_client, watch_core
 from backend.agent.service import AgentService
 from backend.agent.store import TaskStore
@@ -105,6 +106,10 @@ def create_app(
             _announce_owner_token(generated)
         bus = TaskBus(asyncio.get_running_loop())
         db.on_commit(bus.events_committed)
+        # Other processes on the same PostgreSQL hear this one's events, and it theirs.
+        relay = Relay(db, ledger, bus) if db.dialect == "postgresql" else None
+        if relay is not None:
+            relay.start()
         core = core_client(settings, core_transport)
         fallback = fallback_client(settings)
         app.state.model_servers = (core, fallback)
@@ -159,6 +164,8 @@ def create_app(
             warm.cancel()
             monitor.cancel()
             await pool.stop()
+            if relay is not None:
+                await asyncio.to_thread(relay.stop)
             await sources.stop()
             for client in watched:
                 await client.aclose()

@@ -5,12 +5,14 @@ The ledger is the source of truth; the bus only says "look again" (SSE readers t
 the ledger) and carries token deltas, which are not ledger events. Deltas of a task are kept
 until its completion is recorded, so a subscriber that connects late still receives every
 delta of the completion in progress. Commit listeners call `events_committed` from any
-thread; everything else runs on the event loop.
+thread; everything else runs on the event loop. With several processes on PostgreSQL,
+`backend.agent.relay` feeds the other processes' events and deltas into this bus too.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +37,8 @@ class TaskBus:
         self._channels: dict[str, _TaskChannel] = {}
         self._delta_counter = 0
         self._cancelled: set[str] = set()
+        # Where this process's deltas also go (the relay to other processes), if anywhere.
+        self.delta_sink: Callable[[str, str], None] | None = None
 
     # --- from any thread -------------------------------------------------------------------
 
@@ -48,13 +52,17 @@ class TaskBus:
 
     def _deliver(self, events: list[StoredEvent]) -> None:
         for ev in events:
+            ended_attempt = ev.type == EventType.COMPLETION
             if ev.type == EventType.TASK:
-                status = ev.payload.get("status")
+                status, phase = ev.payload.get("status"), ev.payload.get("phase")
                 if status == "queued":
                     self.work_available.set()
-                if status in TERMINAL_STATUSES or ev.payload.get("phase") == "released":
+                if status in TERMINAL_STATUSES or phase == "released":
                     self.work_available.set()
-            if ev.type == EventType.COMPLETION and ev.task_id in self._channels:
+                if phase == "cancel_requested" and ev.task_id:
+                    self.request_cancel(ev.task_id)
+                ended_attempt = status != "running"
+            if ended_attempt and ev.task_id in self._channels:
                 self._channels[ev.task_id].deltas.clear()
             if ev.task_id:
                 channel = self._channels.get(ev.task_id)
@@ -77,8 +85,18 @@ class TaskBus:
 
     # --- deltas (event loop) ----------------------------------------------------------------
 
-    def publish_delta(self, task_id: str, text: str) -> None:
-        """Record and announce a token delta of `task_id`'s completion in progress."""
+    def poke_all(self) -> None:
+        """Wake every SSE stream and idle worker to read the ledger again (after the relay
+        reconnected and may have missed notifications)."""
+        self.work_available.set()
+        for channel in self._channels.values():
+            channel.changed.set()
+
+    def publish_delta(self, task_id: str, text: str, forward: bool = True) -> None:
+        """Record and announce a token delta of `task_id`'s completion in progress (and,
+        unless it came from another process, pass it to `delta_sink`)."""
+        if forward and self.delta_sink is not None:
+            self.delta_sink(task_id, text)
         self._delta_counter += 1
         channel = self._channels.setdefault(task_id, _TaskChannel())
         channel.deltas.append((self._delta_counter, text))

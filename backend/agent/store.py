@@ -178,8 +178,11 @@ class TaskStore:
         )
 
     def running_leases(self, session: Session) -> Sequence[Task]:
-        """Every running task, to check whose leases lapsed."""
-        return session.scalars(select(Task).where(Task.status == "running")).all()
+        """Every running task, to check whose leases lapsed, locked (on PostgreSQL) so a
+        lease renewed meanwhile is seen before the task is put back."""
+        return session.scalars(
+            select(Task).where(Task.status == "running").with_for_update(of=Task)
+        ).all()
 
     def lanes(self, session: Session, user_id: str | None) -> list[LaneSummary]:
         """Lanes with queued or busy work."""

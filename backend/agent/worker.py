@@ -1,6 +1,9 @@
 """Workers: claim tasks from the database, run them, keep their leases alive, and put back
 the tasks of workers that died.
 
+Workers run in the API process (`STEWARD_WORKERS`, default 4) and, on PostgreSQL, in as many
+`steward worker` processes beside it as wanted; they coordinate only through the database.
+
 Invariants:
 - Claiming is one write transaction: pick the head of a free lane, mark it `running` with
   this process's lease, record the state change. The partial unique index on busy lanes makes
@@ -146,8 +149,10 @@ class WorkerPool:
             return bool(held)
 
     def claim(self) -> Claimed | None:
-        """Take the next free lane's head task, if any."""
-        with self.db.write() as s:
+        """Take the next free lane's head task, if any. On PostgreSQL the pick skips rows
+        other workers are claiming (`FOR UPDATE SKIP LOCKED`) instead of queueing behind
+        them, and only the append that records the claim waits for the ledger head."""
+        with self.db.write(serial=False) as s:
             current = now()
             task = self.tasks.next_claimable(s, rfc3339(current))
             if task is None:
@@ -195,7 +200,7 @@ class WorkerPool:
     def _renew(self, ids: list[str]) -> tuple[list[str], list[str]]:
         """Extend the leases of `ids`: the ones still held, and the ones asked to cancel."""
         until = rfc3339(now() + timedelta(seconds=self.settings.lease_seconds))
-        with self.db.write() as s:
+        with self.db.write(serial=False) as s:
             held = self.tasks.renew_leases(s, self.owner, ids, until)
             return held, self.tasks.cancel_requested(s, ids)
 

@@ -139,6 +139,15 @@ class LedgerStore:
         )
         return [_stored(r) for r in rows]
 
+    def between(self, session: Session, first_seq: int, last_seq: int) -> list[StoredEvent]:
+        """Events with `first_seq <= seq <= last_seq`, in order."""
+        rows = session.scalars(
+            select(LedgerEvent)
+            .where(LedgerEvent.seq >= first_seq, LedgerEvent.seq <= last_seq)
+            .order_by(LedgerEvent.seq)
+        )
+        return [_stored(r) for r in rows]
+
     def last_event_id(self, session: Session, task_id: str) -> str | None:
         """The id of a task's latest event (what caused the next one, when nothing else did)."""
         return session.scalar(

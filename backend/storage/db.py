@@ -3,7 +3,14 @@
 SQLite: WAL journal, foreign keys on, a busy timeout, and every write transaction opened
 with `BEGIN IMMEDIATE`, so writers queue for the lock up front instead of failing on a lock
 upgrade; reads use a second engine with deferred transactions, which WAL lets run beside a
-writer. PostgreSQL: one engine for both. Migrations (Alembic) run at start, serialised by an
+writer. PostgreSQL: one engine for both, READ COMMITTED, `lock_timeout` set to the busy
+timeout. A write transaction there takes the ledger head's row lock as its first statement,
+so write transactions serialise exactly as under SQLite's `BEGIN IMMEDIATE` (every write
+appends to the one hash chain anyway, whose head each append locks) and each of their
+statements sees every earlier commit; read-then-write code is therefore race-free on both.
+The exceptions are the paths built for concurrency, which pass `serial=False`: claiming a
+task (`FOR UPDATE SKIP LOCKED`, then the append locks the head) and renewing leases.
+Migrations (Alembic) run at start, serialised by an
 advisory lock on PostgreSQL so several processes may start at once. A full disk or a lock
 held past the busy timeout leaves a session as `StorageFull` / `StorageBusy`
 (backend.storage.faults), after the transaction rolled back.
@@ -18,7 +25,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,7 +35,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # Ledger events appended in a session wait under this key until the transaction commits.
 PENDING_EVENTS = "ledger_appended"
 CommitListener = Callable[[list[Any]], None]
+# Called inside the transaction, just before it commits, with the events it appended.
+PrecommitListener = Callable[[Session, list[Any]], None]
 _MIGRATION_LOCK = 7_355_608
+_SERIALISE = text("SELECT seq FROM ledger_head WHERE id = 1 FOR UPDATE")
 
 
 def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_s: float) -> Engine:
@@ -56,6 +66,20 @@ def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_s: float) -> Engin
     return engine
 
 
+def _postgres_engine(url: str, *, lock_timeout_s: float) -> Engine:
+    engine = create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _: Any) -> None:
+        # A lock held elsewhere past the busy timeout fails the statement (StorageBusy)
+        # instead of stalling the request forever.
+        with dbapi_conn.cursor() as cur:
+            cur.execute(f"SET lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
+        dbapi_conn.commit()
+
+    return engine
+
+
 class Database:
     """Edge's store: a writer and a reader session factory over one database."""
 
@@ -74,11 +98,13 @@ class Database:
             self.writer = _sqlite_engine(url, immediate=True, busy_timeout_s=busy_timeout_s)
             self.reader = _sqlite_engine(url, immediate=False, busy_timeout_s=busy_timeout_s)
         else:
-            self.writer = create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True)
+            self.writer = _postgres_engine(url, lock_timeout_s=busy_timeout_s)
             self.reader = self.writer
         self._write = sessionmaker(self.writer, expire_on_commit=False)
         self._read = sessionmaker(self.reader, expire_on_commit=False)
         self._listeners: list[CommitListener] = []
+        self._precommit: list[PrecommitListener] = []
+        event.listen(self._write, "before_commit", self._before_commit)
         event.listen(self._write, "after_commit", self._after_commit)
         event.listen(self._write, "after_rollback", self._after_rollback)
 
@@ -86,6 +112,17 @@ class Database:
         """Call `listener(events)` after each commit that appended ledger events; it runs on
         the committing thread, so it must be thread-safe and quick."""
         self._listeners.append(listener)
+
+    def before_commit(self, listener: PrecommitListener) -> None:
+        """Call `listener(session, events)` inside each transaction that appended ledger
+        events, just before it commits (what it writes commits with them)."""
+        self._precommit.append(listener)
+
+    def _before_commit(self, session: Session) -> None:
+        events = session.info.get(PENDING_EVENTS)
+        if events:
+            for listener in self._precommit:
+                listener(session, events)
 
     def _after_commit(self, session: Session) -> None:
         events = session.info.pop(PENDING_EVENTS, None)
@@ -98,12 +135,16 @@ class Database:
         session.info.pop(PENDING_EVENTS, None)
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
+    def write(self, *, serial: bool = True) -> Iterator[Session]:
         """A session in one write transaction: committed on success, rolled back on error.
-        The transaction (and on SQLite the write lock) starts here, so times taken inside
-        the block are ordered like the commits."""
+        The transaction and its write lock (SQLite's, or the ledger head's row on
+        PostgreSQL) start here, so times taken inside the block are ordered like the
+        commits. `serial=False` (PostgreSQL only) skips the head lock, for code that locks
+        the rows it changes itself and appends at most at its end."""
         with self.faults.translated(), self._write.begin() as session:
-            session.connection()
+            connection = session.connection()
+            if serial and self.dialect == "postgresql":
+                connection.execute(_SERIALISE)
             yield session
 
     @contextmanager

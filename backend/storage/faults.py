@@ -4,8 +4,10 @@ the database, say nothing was saved, and say what to do.
 
 Invariants:
 - Only refusals from outside the request are translated: SQLite's SQLITE_FULL and
-  SQLITE_BUSY/SQLITE_LOCKED (PostgreSQL's `disk_full`). Anything else keeps its type, so a
-  real bug still surfaces as one.
+  SQLITE_BUSY/SQLITE_LOCKED; PostgreSQL's `disk_full`, and as busy its `lock_not_available`
+  (a lock held past `lock_timeout`), `deadlock_detected` and `serialization_failure` (the
+  transaction lost a race with another process and was rolled back whole). Anything else
+  keeps its type, so a real bug still surfaces as one.
 - A translated error is raised after the transaction rolled back, so the request left no
   trace: retrying it once space is freed or the lock is released is safe.
 """
@@ -23,6 +25,8 @@ from backend.errors import StorageBusy, StorageFull, StorageUnavailable
 
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_FULL = 5, 6, 13
 _PG_DISK_FULL = "53100"
+# lock_not_available, deadlock_detected, serialization_failure: retrying is safe.
+_PG_BUSY = frozenset({"55P03", "40P01", "40001"})
 
 
 def _kind(exc: DBAPIError) -> str | None:
@@ -34,8 +38,11 @@ def _kind(exc: DBAPIError) -> str | None:
         if primary == _SQLITE_FULL:
             return "full"
         return "busy" if primary in (_SQLITE_BUSY, _SQLITE_LOCKED) else None
-    if _PG_DISK_FULL in (getattr(orig, "sqlstate", None), getattr(orig, "pgcode", None)):
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if sqlstate == _PG_DISK_FULL:
         return "full"
+    if sqlstate in _PG_BUSY:
+        return "busy"
     text = str(orig).lower()
     if "database or disk is full" in text:
         return "full"
@@ -54,6 +61,7 @@ class StorageFaults:
         else:
             self.database = parsed.render_as_string(hide_password=True)
             self.space = "on the database server's disk"
+        self.sqlite = parsed.get_backend_name() == "sqlite"
         self.busy_timeout_s = busy_timeout_s
 
     def translate(self, exc: DBAPIError) -> StorageUnavailable | None:
@@ -65,6 +73,14 @@ class StorageFaults:
                 "save this request, so nothing of it was kept. Free space "
                 f"{self.space} (or move Steward's data folder to a larger disk), then send "
                 "the request again."
+            )
+        if kind == "busy" and not self.sqlite:
+            return StorageBusy(
+                f"The database is busy: this request waited more than {self.busy_timeout_s:g}s "
+                f"for a lock in Steward's database ({self.database}), or lost a race with "
+                "another Steward process, so nothing of it was saved. Retry in a few seconds; "
+                "if it keeps happening, look for a long transaction holding locks "
+                "(pg_stat_activity)."
             )
         if kind == "busy":
             return StorageBusy(

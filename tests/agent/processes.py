@@ -1,5 +1,6 @@
-"""Edge as a real subprocess (`python -m uvicorn backend.agent.api:app`), for tests that kill
-it with SIGKILL, restart it on the same data dir, or run several on one SQLite file.
+"""Edge as a real subprocess (`python -m uvicorn backend.agent.api:app`, or `steward worker`),
+for tests that kill it with SIGKILL, restart it on the same data dir, or run several on one
+database.
 
 Each process runs in its own session (process group), so `kill9` takes down exactly the
 server it started. Its stdout and stderr go to a log file under the test's tmp dir;
@@ -73,19 +74,7 @@ class EdgeProcess:
         self._log.write(f"\n--- start {self.name} on port {self.port} ---\n".encode())
         self._log.flush()
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "backend.agent.api:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "info",
-                "--no-access-log",
-            ],
+            self.command(),
             cwd=REPO_ROOT,
             env=self.env,
             stdin=subprocess.DEVNULL,
@@ -93,6 +82,21 @@ class EdgeProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "backend.agent.api:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "info",
+            "--no-access-log",
+        ]
 
     def wait_healthy(self, timeout: float = 30.0) -> None:
         """Poll `/health` until it answers 200; fail at the deadline or if the process exits."""
@@ -163,6 +167,39 @@ class EdgeProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+class WorkerProcess(EdgeProcess):
+    """`steward worker`: runs tasks, serves no HTTP; ready once it says so in its log."""
+
+    READY = "running up to"
+
+    def __init__(self, name: str, env: dict[str, str], log_dir: Path, concurrency: int = 2):
+        super().__init__(name, env, log_dir)
+        self.concurrency = concurrency
+        self._ready_mark = 0
+
+    def spawn(self) -> None:
+        self._ready_mark = self.log_path.stat().st_size if self.log_path.exists() else 0
+        super().spawn()
+
+    def command(self) -> list[str]:
+        code = "from backend.cli import main; main()"
+        return [sys.executable, "-c", code, "worker", "--concurrency", str(self.concurrency)]
+
+    def wait_healthy(self, timeout: float = 30.0) -> None:
+        """Wait until the worker logs that it runs; fail if it exits first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                code = self.proc.returncode if self.proc else None
+                raise RuntimeError(f"{self.name} exited with {code}:\n{self.log_tail()}")
+            with self.log_path.open("rb") as log:
+                log.seek(self._ready_mark)
+                if self.READY.encode() in log.read():
+                    return
+            time.sleep(0.05)
+        raise TimeoutError(f"{self.name} not running within {timeout}s:\n{self.log_tail()}")
 
 
 class _Process(Protocol):
@@ -265,6 +302,12 @@ class EdgeProcesses:
         self.log_dir = tmp_path / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.all: list[EdgeProcess] = []
+
+    def worker(self, name: str, env: dict[str, str], concurrency: int = 2) -> WorkerProcess:
+        """A `steward worker` process (not started yet)."""
+        process = WorkerProcess(name, env, self.log_dir, concurrency)
+        self.all.append(process)
+        return process
 
     def new(self, name: str, env: dict[str, str], zygote: Zygote | None = None) -> EdgeProcess:
         """A process (not started yet) logging to `<tmp>/logs/<name>.log`; forked from
