@@ -1,0 +1,1 @@
+"""Steward past one process: PostgreSQL with several workers (`python -m bench.scale`)."""
