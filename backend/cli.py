@@ -345,15 +345,24 @@ def worker(
     import asyncio
     import logging
 
+    from sqlalchemy.exc import OperationalError
+
     from backend.agent.worker_process import run_worker
     from backend.settings import EdgeSettings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = EdgeSettings(workers=concurrency)
     try:
-        settings = EdgeSettings(workers=concurrency)
         asyncio.run(run_worker(settings))
     except EdgeError as exc:
         _echo(f"error: {exc.detail}")
+        raise typer.Exit(1) from None
+    except OperationalError as exc:
+        where = Database(settings.resolved_database_url).faults.database
+        _echo(
+            f"error: cannot use the database {where}: {exc.orig}\nCheck that the server "
+            "runs and DATABASE_URL names it (user, host, port, database)."
+        )
         raise typer.Exit(1) from None
 
 
