@@ -67,6 +67,13 @@ def _holder(db: Database, pids: Mapping[int, EdgeProcess]) -> EdgeProcess | None
     return None
 
 
+def _held_by(db: Database, pid: int) -> list[str]:
+    """The running tasks whose lease names process `pid`."""
+    with db.read() as s:
+        rows = s.execute(select(Task.id, Task.lease_owner).where(Task.status == "running"))
+        return [tid for tid, owner in rows if str(owner).split("/")[1] == str(pid)]
+
+
 def test_three_workers_two_api_processes_one_worker_killed(
     tmp_path: Path, pg_url: str, slow_core: tuple[str, SlowCoreState]
 ) -> None:
@@ -88,6 +95,8 @@ def test_three_workers_two_api_processes_one_worker_killed(
             sent = send(clients[n % 2], f"message {i} of {lane}", lane)
             submitted[lane].append(sent["task_id"])
 
+        # Hold every answer mid-stream, kill a worker that holds a task, then let go.
+        core.gate = threading.Event()
         pids = {w.pid: w for w in workers}
         victims: list[EdgeProcess] = []
 
@@ -97,8 +106,13 @@ def test_three_workers_two_api_processes_one_worker_killed(
                 victims.append(holder)
             return holder is not None
 
+        wait_until(lambda: core.active > 0, "a completion to start")
         wait_until(a_worker_runs_a_task, "a worker to run a task")
-        victims[0].kill9()
+        victim = victims[-1]
+        victim.kill9()
+        stranded = _held_by(db, victim.pid)
+        assert stranded, "the killed worker held a running task"
+        core.gate.set()
 
         every = [tid for ids in submitted.values() for tid in ids]
         for n, tid in enumerate(every):
@@ -122,7 +136,7 @@ def test_three_workers_two_api_processes_one_worker_killed(
                 assert end_a < start_b, f"{lane}: two tasks ran at once ({start_a}-{end_a})"
             by_start = sorted(ids, key=lambda tid: runs[tid][0][0])
             assert by_start == ids, f"{lane} did not start its tasks in submission order"
-        assert retried >= 1, "the killed worker's task ran again elsewhere"
+        assert retried >= len(stranded), "the killed worker's tasks ran again elsewhere"
         assert core.calls == len(every) + retried, "only interrupted answers were asked again"
         assert core.max_active > 2, "several workers ran lanes at the same time"
         verify = clients[1].get("/v1/audit/verify").json()
