@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -76,6 +76,14 @@ class EdgeSettings(BaseSettings):
     embedding_model: str = Field(
         default="default",
         description="Embedding model asked of Core for memory (default: Core's embedder).",
+    )
+    memory_index: Literal["auto", "embedded", "pgvector"] = Field(
+        default="auto",
+        description="Where memory's vector index lives. `pgvector`: a table per embedding "
+        "model in Edge's PostgreSQL database, shared by every Edge process (start fails, "
+        "saying how to install it, when the extension is missing); `embedded`: in each Edge "
+        "process, built from the database; `auto`: pgvector when the database is PostgreSQL "
+        "and the extension is there or can be created, else embedded.",
     )
     recall_min_score: float = Field(
         default=0.3,

@@ -41,7 +41,7 @@ from backend.memory import routes as memory_routes
 from backend.memory.embeddings import EmbeddingClient
 from backend.memory.search import MemorySearch
 from backend.memory.service import MemoryService
-from backend.memory.vectors import MemoryVectors
+from backend.memory.vectors import MemoryVectors, index_factory
 from backend.security_log import SecurityLog
 from backend.services import Services
 from backend.settings import EdgeSettings
@@ -116,7 +116,9 @@ def create_app(
         config = ConfigService(db, ledger)
         await asyncio.to_thread(config.ensure_seed)
         embeddings = EmbeddingClient(db, core, settings.embedding_model)
-        search = MemorySearch(db, embeddings, MemoryVectors(db))
+        search = MemorySearch(
+            db, embeddings, MemoryVectors(db, await asyncio.to_thread(index_factory, db, settings))
+        )
         memory = MemoryService(db, ledger, config, search)
         registry = ToolRegistry()
         sources = ToolSources(registry, settings)

@@ -1,10 +1,11 @@
 """The memory vector index: one interface, its implementations and the embedded default.
 
-An index is a derived, in-process structure: the database holds every vector, and each Edge
-process builds its index from it (`backend.memory.vectors`). Keys are database row ids
-(non-negative ints); vectors are L2-normalised by the index, and scores are cosine
-similarities, best first. Every implementation is safe to call from several threads at once.
-`tests/memory/test_index_contract.py` is the contract each one must pass.
+An index is derived from the database, which holds every vector: the embedded ones here are
+built by each Edge process in its own memory (`backend.memory.vectors`); `PgVectorIndex`
+(`index_pgvector`) keeps one table per model in Edge's PostgreSQL database instead. Keys are
+database row ids (non-negative ints); vectors are L2-normalised by the index, and scores are
+cosine similarities, best first. Every implementation is safe to call from several threads
+at once. `tests/memory/test_index_contract.py` is the contract each one must pass.
 
 The default (`create_index`) is `HybridIndex`: exact search while the index is small, HNSW
 once it grows past `EXACT_THRESHOLD` items. The threshold is where the two cross, measured

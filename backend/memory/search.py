@@ -71,7 +71,8 @@ class MemorySearch:
         missing = await asyncio.to_thread(self.vectors.sync, model, dim)
         if missing:
             embedded = await self.embeddings.embed([m.text for m in missing])
-            self.vectors.add(model, [m.key for m in missing], embedded.vectors)
+            keys = [m.key for m in missing]
+            await asyncio.to_thread(self.vectors.add, model, keys, embedded.vectors)
 
     async def query(
         self,
@@ -104,7 +105,8 @@ class MemorySearch:
         fetch = max(top_k * 3, top_k + 10)
         hits: list[Hit] = []
         for _ in range(_WIDEN_ROUNDS):
-            found = self.vectors.search(model, vector, fetch)
+            # Off the event loop: a pgvector index searches in the database.
+            found = await asyncio.to_thread(self.vectors.search, model, vector, fetch)
             hits = await asyncio.to_thread(self._resolve, found, user_id, filters)
             if len(hits) >= top_k or len(found) < fetch:
                 break

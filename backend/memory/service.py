@@ -97,7 +97,7 @@ class MemoryService:
         facts = Facts(text, kind, sure, impact, ctx)
         outcome, key = await asyncio.to_thread(self._apply, principal, facts, decision)
         if key is not None:
-            self.search.vectors.add(model, [key], vector[None, :])
+            await asyncio.to_thread(self.search.vectors.add, model, [key], vector[None, :])
         return outcome
 
     def _memory_config(self, principal: Principal, ctx: WriteContext) -> Any:
@@ -210,8 +210,8 @@ class MemoryService:
         _owner_only(principal, "approve memory candidates")
         item, stale = await asyncio.to_thread(self._approve, principal, candidate_id, reason)
         model, vector = await self.search.embed(item.text)
-        self.search.vectors.add(model, [item.key], vector[None, :])
-        self.search.vectors.discard(stale)
+        await asyncio.to_thread(self.search.vectors.add, model, [item.key], vector[None, :])
+        await asyncio.to_thread(self.search.vectors.discard, stale)
         return self.get_candidate(principal, candidate_id)
 
     def _approve(

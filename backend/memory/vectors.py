@@ -1,5 +1,7 @@
-"""The process's vector indexes over active memory items, one per embedding model, derived
-from the database (items + the embeddings cache) and kept in step with it.
+"""Memory's vector indexes over active memory items, one per embedding model, derived from
+the database (items + the embeddings cache) and kept in step with it; and which kind of
+index Edge uses (`index_factory`): embedded in the process, or pgvector tables in Edge's
+PostgreSQL database, shared by its processes.
 
 Invariants:
 - The database is the truth; an index is a cache of it. `sync` adds every active item with a
@@ -9,10 +11,14 @@ Invariants:
   every hit from the database and drop the stale ones (`discard`).
 - Items with no cached vector for the model (written while another model served) are
   returned by `sync` as `missing`, for the caller to embed and `add`.
+- A pgvector table outlives the process and is shared: each process still syncs from its
+  own watermark (from 0 at start), which re-adds what is there already; those adds are
+  upserts that leave an unchanged row alone, so they are idempotent and cheap.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,10 +28,17 @@ from sqlalchemy import and_, select
 
 from backend.memory.embeddings import from_blob
 from backend.memory.index import VectorIndex, create_index
+from backend.memory.index_pgvector import PgVectorIndex, PgVectorUnavailable, ensure_pgvector
+from backend.settings import EdgeSettings
 from backend.storage.db import Database
 from backend.storage.models import EmbeddingCacheEntry, MemoryItem
 
-__all__ = ["MemoryVectors", "Missing"]
+__all__ = ["IndexFactory", "MemoryVectors", "Missing", "embedded_index", "index_factory"]
+
+log = logging.getLogger("steward.edge")
+
+IndexFactory = Callable[[str, int], VectorIndex]
+"""Builds the index of one embedding model: `factory(model, dim)`."""
 
 _SYNC_BATCH = 5000
 
@@ -44,10 +57,44 @@ class _Entry:
         self.watermark = 0
 
 
+def embedded_index(model: str, dim: int) -> VectorIndex:
+    """The embedded default (`create_index`), in this process's memory."""
+    return create_index(dim)
+
+
+def index_factory(db: Database, settings: EdgeSettings) -> IndexFactory:
+    """The index kind `settings.memory_index` asks for, on `db`.
+
+    `auto` picks pgvector when `db` is PostgreSQL and the extension is there or can be
+    created, else the embedded index; `pgvector` raises `PgVectorUnavailable` saying how to
+    fix it when it cannot be used. Blocks on the database: call it off the event loop.
+    """
+    choice = settings.memory_index
+    if choice == "embedded" or (choice == "auto" and db.dialect != "postgresql"):
+        return embedded_index
+    try:
+        version = ensure_pgvector(db.writer)
+    except PgVectorUnavailable as exc:
+        if choice == "pgvector":
+            raise PgVectorUnavailable(
+                f"STEWARD_MEMORY_INDEX is pgvector, but {exc}; or set STEWARD_MEMORY_INDEX to "
+                "auto or embedded to keep memory's index in each Edge process."
+            ) from None
+        log.info("memory index: embedded, since pgvector cannot be used: %s", exc)
+        return embedded_index
+    log.info("memory index: pgvector %s, a table per embedding model in Edge's database", version)
+    engine = db.writer
+
+    def pgvector_index(model: str, dim: int) -> VectorIndex:
+        return PgVectorIndex(engine, dim, model=model)
+
+    return pgvector_index
+
+
 class MemoryVectors:
     """Per-model indexes over the active memory items."""
 
-    def __init__(self, db: Database, factory: Callable[[int], VectorIndex] = create_index):
+    def __init__(self, db: Database, factory: IndexFactory = embedded_index):
         self.db = db
         self.factory = factory
         self._entries: dict[str, _Entry] = {}
@@ -57,7 +104,7 @@ class MemoryVectors:
         with self._lock:
             entry = self._entries.get(model)
             if entry is None or entry.index.dim != dim:
-                entry = self._entries[model] = _Entry(self.factory(dim))
+                entry = self._entries[model] = _Entry(self.factory(model, dim))
             return entry
 
     def sync(self, model: str, dim: int) -> list[Missing]:
@@ -115,9 +162,9 @@ class MemoryVectors:
         """(key, cosine) of the nearest indexed items, best first."""
         with self._lock:
             entry = self._entries.get(model)
-        if entry is None or len(entry.index) == 0:
-            return []
-        return entry.index.search(vector, k)
+        # No `len` check first: an empty index answers [], and a shared table would pay a
+        # count(*) per search for it.
+        return [] if entry is None else entry.index.search(vector, k)
 
     def size(self, model: str) -> int:
         """How many vectors the model's index holds."""

@@ -9,6 +9,8 @@ One run, per size (10k, 100k and 1M items by default), on the same data:
 - Steward's default (`backend.memory.index.create_index`), and `ExactIndex` (the floor
   plus keys, locks and checks); `HnswIndex` alone only at sizes where the default is still
   exact, since above that the default is that same graph.
+- On request (`--peers pgvector`): `PgVectorIndex`, a table with an HNSW index in PostgreSQL
+  (`--pgvector-url`, or a PostgreSQL 16 with pgvector 0.6 started from the pgserver wheel).
 
 Measured per peer: insert throughput (all items in batches of 5,000, as the memory service
 loads them, divided by the wall time including any graph build), query latency p50/p99 (one

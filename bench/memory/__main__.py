@@ -17,7 +17,7 @@ from backend.memory.index import EXACT_THRESHOLD
 from backend.memory.index_hnsw import CONNECTIVITY, DTYPE, EXPANSION_ADD, search_width
 from bench.memory.data import DIM
 from bench.memory.harness import Result, log, run
-from bench.memory.peers import PEER_NAMES
+from bench.memory.peers import DEFAULT_PEERS, PEER_NAMES
 
 # (size, p50 limit in ms) for Steward's default index, at recall@10 >= RECALL_TARGET.
 TARGETS = ((100_000, 5.0), (1_000_000, 50.0))
@@ -50,8 +50,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.memory",
         description="Query latency, recall@10, insert throughput and memory of Steward's "
-        f"vector indexes against NumPy brute force and sqlite-vec, {DIM}-d embedding-like "
-        "unit vectors. Targets are reported as PASS/FAIL, never asserted.",
+        f"vector indexes (embedded, and pgvector in PostgreSQL) against NumPy brute force and "
+        f"sqlite-vec, {DIM}-d embedding-like unit vectors. Targets are reported as PASS/FAIL, "
+        "never asserted.",
     )
     parser.add_argument(
         "--sizes",
@@ -62,8 +63,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--peers",
         type=_peers,
-        default=list(PEER_NAMES),
-        help=f"which to run (default {','.join(PEER_NAMES)})",
+        default=list(DEFAULT_PEERS),
+        help=f"which to run, of {','.join(PEER_NAMES)} (default {','.join(DEFAULT_PEERS)})",
     )
     parser.add_argument(
         "--queries",
@@ -72,6 +73,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="timed queries per peer; brute-force peers run fewer at large sizes (default 1000)",
     )
     parser.add_argument("--seed", type=int, default=20240601, help="data seed (default 20240601)")
+    parser.add_argument(
+        "--pgvector-url",
+        default=None,
+        help="PostgreSQL database with the pgvector extension for the pgvector peer "
+        "(default: start one from the pgserver wheel in a temporary directory)",
+    )
     args = parser.parse_args(argv)
     if args.queries < 20:
         parser.error("--queries must be at least 20")
@@ -124,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.cpu_count()} CPUs, load average {load}"
     )
     try:
-        results = run(args.sizes, args.peers, args.queries, args.seed)
+        results = run(args.sizes, args.peers, args.queries, args.seed, args.pgvector_url)
     except KeyboardInterrupt:
         log("interrupted")
         return 130
@@ -142,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{search_width(100_000)} at 100k and {search_width(1_000_000)} at 1M, {DTYPE} storage). "
         "Latency: one query at a time, k=10. RSS delta: resident memory "
         "after the build minus before; structure: the index's own bytes (NumPy matrix, "
-        "usearch memory_usage, ExactIndex matrix + key array) or the sqlite-vec database file."
+        "usearch memory_usage, ExactIndex matrix + key array), the sqlite-vec database file, "
+        "or the pgvector table with its indexes on disk (pg_total_relation_size)."
     )
     for line in verdicts(results):
         print(line)

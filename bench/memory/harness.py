@@ -104,7 +104,13 @@ def _measure(peer: Peer, data: Dataset, truth: np.ndarray, queries: int) -> Resu
     )
 
 
-def run(sizes: list[int], peer_names: list[str], queries: int, seed: int) -> list[Result]:
+def run(
+    sizes: list[int],
+    peer_names: list[str],
+    queries: int,
+    seed: int,
+    pgvector_url: str | None = None,
+) -> list[Result]:
     """Every peer at every size; the results in run order."""
     if not pin_mmap_threshold():
         log("warning: not glibc; RSS deltas may miss memory reused between peers")
@@ -115,7 +121,7 @@ def run(sizes: list[int], peer_names: list[str], queries: int, seed: int) -> lis
         truth = exact_top_k(data, K)
         log(f"  {describe(data, truth)}")
         for name in peer_names:
-            peer = make_peer(name, size)
+            peer = make_peer(name, size, pgvector_url)
             if peer is None:
                 continue
             try:

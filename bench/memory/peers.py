@@ -3,6 +3,12 @@
 Every peer is built from the same unit vectors (keys `0 .. n-1`) in batches of `BATCH`
 items, the size Steward's memory service loads from the database at a time, and answers
 one query at a time, as the service asks.
+
+`pgvector` runs Steward's `PgVectorIndex` on the PostgreSQL at `--pgvector-url` (which must
+have the extension installed), or else on one started from the `pgserver` wheel (PostgreSQL
+16, pgvector 0.6) in a temporary directory, over its Unix socket. Its index lives in the
+server's processes, so this process's RSS delta does not count it; "structure" is the
+table's size on disk (rows, HNSW index, primary key).
 """
 
 from __future__ import annotations
@@ -11,17 +17,22 @@ import contextlib
 import ctypes
 import os
 import tempfile
+import uuid
+import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import apsw
 import numpy as np
+import psycopg
 import sqlite_vec
+from sqlalchemy import Engine, create_engine
 
 from backend.memory.index import EXACT_THRESHOLD, ExactIndex, HnswIndex, VectorIndex, create_index
+from backend.memory.index_pgvector import EF_SEARCH, PgVectorIndex, ensure_pgvector
 
-__all__ = ["BATCH", "PEER_NAMES", "Peer", "make_peer"]
+__all__ = ["BATCH", "DEFAULT_PEERS", "PEER_NAMES", "Peer", "make_peer"]
 
 BATCH = 5000
 
@@ -138,18 +149,68 @@ class Steward:
         self.index = None
 
 
+# PostgreSQL's default (128 MB) holds a third of the table and its graph at 100k items, and
+# then every search reads pages back from the OS cache; a server for this load gets more.
+PGSERVER_SHARED_BUFFERS = "2GB"
+
+
+def _start_pgserver() -> Any:
+    """A PostgreSQL with pgvector from the pgserver wheel, with `PGSERVER_SHARED_BUFFERS`."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset
+        from pgserver.postgres_server import get_server
+    data = Path(tempfile.mkdtemp(prefix="bench-pgvector-"))
+    first = get_server(data, cleanup_mode="stop")
+    with psycopg.connect(first.get_uri(), autocommit=True) as conn:
+        conn.execute(f"ALTER SYSTEM SET shared_buffers = '{PGSERVER_SHARED_BUFFERS}'".encode())
+    first.cleanup()  # stopped; started again below with the setting
+    return get_server(data, cleanup_mode="delete")
+
+
+class PgVector(Steward):
+    """Steward's `PgVectorIndex`: a table with an HNSW index in PostgreSQL (pgvector)."""
+
+    def __init__(self, url: str | None):
+        super().__init__(f"Steward PgVectorIndex (ef_search {EF_SEARCH})", self._index, False)
+        self._server: Any = None
+        if url is None:
+            self._server = _start_pgserver()
+            url = str(self._server.get_uri())
+        url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+        self.engine: Engine = create_engine(url)
+        ensure_pgvector(self.engine)
+        self.table: str | None = None
+
+    def _index(self, dim: int) -> VectorIndex:
+        index = PgVectorIndex(self.engine, dim, model=f"bench-{uuid.uuid4().hex[:8]}")
+        self.table = index.table
+        return index
+
+    def close(self) -> None:
+        if self.table is not None:
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{self.table}"')
+        self.engine.dispose()
+        if self._server is not None:
+            self._server.cleanup()
+        super().close()
+
+
 def _default_name(size: int) -> str:
     path = "exact" if size <= EXACT_THRESHOLD else "HNSW"
     return f"Steward default ({path})"
 
 
-PEER_NAMES = ("numpy", "sqlite-vec", "exact", "hnsw", "default")
+PEER_NAMES = ("numpy", "sqlite-vec", "exact", "hnsw", "default", "pgvector")
+# pgvector inserts ~1k items/s into its graph (minutes at 100k): only when asked for.
+DEFAULT_PEERS = PEER_NAMES[:-1]
 
 
-def make_peer(name: str, size: int) -> Peer | None:
+def make_peer(name: str, size: int, pgvector_url: str | None = None) -> Peer | None:
     """The peer called `name` for a run over `size` items, or None if it adds nothing there.
 
     `hnsw` is skipped above the default's threshold, where the default is that same graph.
+    `pgvector` uses the database at `pgvector_url`, or a pgserver of its own.
     """
     if name == "numpy":
         return NumpyFloor()
@@ -163,6 +224,8 @@ def make_peer(name: str, size: int) -> Peer | None:
         return Steward("Steward HnswIndex", HnswIndex, brute_force=False)
     if name == "default":
         return Steward(_default_name(size), create_index, brute_force=size <= EXACT_THRESHOLD)
+    if name == "pgvector":
+        return PgVector(pgvector_url)
     raise ValueError(f"unknown peer {name!r}; choose from {', '.join(PEER_NAMES)}")
 
 

@@ -1,20 +1,29 @@
 """The vector index contract: every implementation of `VectorIndex` must pass this module.
 
-Written against the Protocol only, so a new implementation (pgvector, say) joins by adding
-one `Implementation` to `IMPLEMENTATIONS`. Exact implementations must return exactly the
-NumPy reference's neighbours; approximate ones must reach recall@10 >= 0.95 against it.
+Written against the Protocol only, so a new implementation joins by adding one
+`Implementation` to `IMPLEMENTATIONS`. Exact implementations must return exactly the NumPy
+reference's neighbours; approximate ones must reach recall@10 >= 0.95 against it.
+
+`pgvector` runs on a real PostgreSQL 16 with pgvector (pgserver, `pgvector_server.py`): each
+index in a new table of a database of this module's.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
+from sqlalchemy import Engine, create_engine
 
 from backend.memory.index import ExactIndex, HnswIndex, HybridIndex, VectorIndex, create_index
+from backend.memory.index_pgvector import PgVectorIndex
+from tests.memory.pgvector_server import PgVectorServer, pgvector_server
+
+__all__ = ["pgvector_server"]
 
 DIM = 384
 # Small enough that most tests below cross it, so the hybrid's HNSW path is exercised.
@@ -23,11 +32,17 @@ SMALL_THRESHOLD = 100
 SCORE_TOLERANCE = 2e-3
 
 
+def _from_fixture(dim: int) -> VectorIndex:
+    raise AssertionError("this implementation's factory comes from its fixture")
+
+
 @dataclass(frozen=True)
 class Implementation:
     name: str
     factory: Callable[[int], VectorIndex]
     exact: bool
+    # A fixture giving the factory, for implementations that need a server.
+    fixture: str | None = None
 
 
 IMPLEMENTATIONS = [
@@ -40,12 +55,43 @@ IMPLEMENTATIONS = [
         lambda dim: HybridIndex(dim, threshold=SMALL_THRESHOLD),
         exact=False,
     ),
+    # HNSW in PostgreSQL (searches go through the graph: test_memory_pgvector.py checks).
+    Implementation("pgvector", _from_fixture, exact=False, fixture="pgvector_factory"),
 ]
+
+
+@pytest.fixture(scope="module")
+def pgvector_engine(pgvector_server: PgVectorServer) -> Iterator[Engine]:
+    url = pgvector_server.create_database()
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        pgvector_server.drop_database(url)
+
+
+@pytest.fixture
+def pgvector_factory(pgvector_engine: Engine) -> Iterator[Callable[[int], VectorIndex]]:
+    """Each index in a new table, dropped after the test."""
+    made: list[PgVectorIndex] = []
+
+    def factory(dim: int) -> VectorIndex:
+        made.append(PgVectorIndex(pgvector_engine, dim, model=f"contract-{uuid.uuid4().hex}"))
+        return made[-1]
+
+    yield factory
+    with pgvector_engine.begin() as conn:
+        for index in made:
+            conn.exec_driver_sql(f'DROP TABLE "{index.table}"')
 
 
 @pytest.fixture(params=IMPLEMENTATIONS, ids=lambda impl: impl.name)
 def impl(request: pytest.FixtureRequest) -> Implementation:
     implementation: Implementation = request.param
+    if implementation.fixture is not None:
+        factory = request.getfixturevalue(implementation.fixture)
+        return replace(implementation, factory=factory)
     return implementation
 
 
