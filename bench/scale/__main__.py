@@ -95,8 +95,8 @@ def main() -> None:
             claims.submit(url, lanes, per_lane)
             _say("  claiming ...")
             claim_runs.append(("Steward claim + finish, PostgreSQL", claims.run(url, n)))
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/edge.db"
+    with tempfile.TemporaryDirectory() as sqlite_dir:
+        url = f"sqlite:///{sqlite_dir}/edge.db"
         _say("Steward claim path on SQLite, 1 process: queueing ...")
         claims.submit(url, lanes, per_lane)
         _say("  claiming ...")
