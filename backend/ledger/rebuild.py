@@ -1,9 +1,9 @@
 """Rebuild every projected table from the ledger alone and compare it with the live state.
 
 Invariants:
-- The live database is only read, in one read transaction: the ledger and the tables it is
-  compared with are one consistent snapshot even while Edge keeps writing (SQLite WAL and
-  PostgreSQL both give a reader a snapshot).
+- The live database is only read, in one snapshot (`backend.storage.snapshot`): the ledger
+  and the tables it is compared with are one consistent state even while Edge keeps
+  writing, on SQLite and on PostgreSQL.
 - The chain is verified while it is read; a ledger that does not verify is not rebuilt
   (`ChainBroken`), since its events cannot be trusted to explain anything.
 - The rebuild goes into a fresh SQLite file migrated with Edge's own migrations, so the
@@ -36,6 +36,7 @@ from backend.ledger.redact import REDACTED, redact
 from backend.memory.embeddings import content_hash
 from backend.storage.db import Database
 from backend.storage.models import LedgerEvent, LedgerHead
+from backend.storage.snapshot import snapshot
 
 __all__ = ["ChainBroken", "Difference", "RebuildReport", "read_events", "rebuild"]
 
@@ -308,7 +309,7 @@ def rebuild(
 def _rebuild(live: Database, target: Path, batch: int, progress: Progress | None) -> RebuildReport:
     report = RebuildReport()
     projection = Projection()
-    with live.read() as s:
+    with snapshot(live) as s:
         started = time.perf_counter()
         reducing = 0.0
         for events in read_events(s, batch=batch, progress=progress):

@@ -3,9 +3,10 @@ task's recorded model outputs and tool results, and compare the events it record
 recorded ones.
 
 Invariants:
-- The live database is only read: one read transaction for the task's events, the tool
-  registry table and a consistent snapshot (SQLite's backup API) copied into a temporary
-  directory. Everything the replay writes goes into that scratch copy, which is discarded.
+- The live database (SQLite or PostgreSQL) is only read: one snapshot for the task's
+  events, the tool registry table and a copy of every table in a SQLite file in a temporary
+  directory (`backend.storage.snapshot`). Everything the replay writes goes into that
+  scratch copy, which is discarded.
 - No model is called and no tool runs (`replay_recorded`): the loop, the policy, approvals
   and the ledger writes are the real code, so what they decide is what is checked.
 - In the copy the task is rewound to just after it was queued: its later events, tool
@@ -53,6 +54,7 @@ from backend.memory.vectors import MemoryVectors
 from backend.settings import EdgeSettings
 from backend.storage.db import Database
 from backend.storage.models import Approval, Task, ToolRecord, User
+from backend.storage.snapshot import copy_to_sqlite, snapshot
 from backend.tools.service import ToolService
 
 __all__ = ["ReplayError", "ReplayReport", "replay"]
@@ -62,7 +64,7 @@ _PAST = "1970-01-01T00:00:00Z"
 
 
 class ReplayError(Exception):
-    """The task cannot be replayed (unknown, not finished, not a SQLite database)."""
+    """The task cannot be replayed (unknown or not finished)."""
 
 
 @dataclass(slots=True)
@@ -87,8 +89,6 @@ class _Live:
 
 async def replay(live: Database, task_id: str) -> ReplayReport:
     """Replay `task_id` from `live` in a scratch copy and compare its events."""
-    if live.dialect != "sqlite":
-        raise ReplayError("replay reads a SQLite database; this one is " + live.dialect)
     with tempfile.TemporaryDirectory(prefix="steward-replay-") as tmp:
         path = Path(tmp) / "replay.db"
         found = await asyncio.to_thread(_snapshot, live, task_id, path)
@@ -114,8 +114,8 @@ async def replay(live: Database, task_id: str) -> ReplayReport:
 
 
 def _snapshot(live: Database, task_id: str, path: Path) -> _Live:
-    """Read the task and copy the live database to `path`, both in one read transaction."""
-    with live.read() as s:
+    """Read the task and copy the live database to `path`, both from one snapshot."""
+    with snapshot(live) as s:
         task = s.get(Task, task_id)
         if task is None:
             raise ReplayError(f"there is no task '{task_id}'")
@@ -126,14 +126,7 @@ def _snapshot(live: Database, task_id: str, path: Path) -> _Live:
             {c: getattr(r, c) for c in ("name", "risk", "description", "schema", "source")}
             for r in s.scalars(select(ToolRecord))
         ]
-        # The backup reads through this session's connection, inside its read transaction,
-        # so the copy is the same snapshot the events were read from.
-        raw: Any = s.connection().connection.dbapi_connection
-        target = sqlite3.connect(path)
-        try:
-            raw.backup(target)
-        finally:
-            target.close()
+        copy_to_sqlite(s, path)
     return _Live(task.status, events, tools)
 
 

@@ -104,3 +104,14 @@ ensure_chromium() {
   echo "       STEWARD_CHROMIUM at a Chromium or Chrome binary, then run this again." >&2
   return 1
 }
+
+ensure_postgres() {
+  # The backend tests run on SQLite and on the PostgreSQL at 127.0.0.1:5432 (trust auth).
+  # Start the local cluster if it is installed but stopped; otherwise the tests say how.
+  [ "${STEWARD_TEST_DATABASES:-}" = sqlite ] && return 0
+  command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432 && return 0
+  if [ "$(id -u)" = 0 ] && command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+    step "Starting the local PostgreSQL for the tests (pg_ctlcluster ... main start)"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start || true
+  fi
+}

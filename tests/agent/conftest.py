@@ -1,5 +1,6 @@
 """Fixtures for Edge: a real Core (mock backend) and real Edge servers on loopback, each
-Edge on its own SQLite file under tmp_path."""
+test's Edge on its own database: the SQLite file under tmp_path, or a fresh PostgreSQL
+database (`database_url`, tests/databases.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from backend.agent.api import create_app as create_edge
 from backend.settings import EdgeSettings
 from core.api import create_app as create_core
 from core.settings import CoreSettings
+from tests.databases import is_postgres
 from tests.servers import serve
 
 OWNER_TOKEN = "stw_test-owner-token-000000000000000000"
@@ -43,13 +45,16 @@ def edge_settings(data_dir: Path, core: str, **overrides: Any) -> EdgeSettings:
 
 
 @pytest.fixture
-def make_edge(tmp_path: Path, core_url: str) -> EdgeFactory:
-    """`with make_edge(**settings) as client:` a real Edge; the client carries the owner token."""
+def make_edge(tmp_path: Path, core_url: str, database_url: str) -> EdgeFactory:
+    """`with make_edge(**settings) as client:` a real Edge on the test's database; the client
+    carries the owner token. On SQLite that is the file Edge resolves in its data dir
+    (`database_url` names it for the default one, `tmp_path / "data"`)."""
 
     @contextmanager
     def factory(**overrides: Any) -> Iterator[httpx.Client]:
         core = overrides.pop("core_base_url", core_url)
         data_dir = overrides.pop("data_dir", tmp_path / "data")
+        overrides.setdefault("database_url", database_url if is_postgres(database_url) else None)
         settings = edge_settings(data_dir, core, **overrides)
         with (
             serve(create_edge(settings)) as url,

@@ -4,7 +4,6 @@ a member sees only their own, the owner every one."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,11 +16,10 @@ from tests.approvals.conftest import add_member
 
 @pytest.fixture
 def owner_and_member(
-    make_edge: EdgeFactory, tmp_path: Path
+    make_edge: EdgeFactory, database_url: str
 ) -> Iterator[tuple[httpx.Client, httpx.Client]]:
-    data_dir = tmp_path / "data"
-    with make_edge(data_dir=data_dir) as owner:
-        _, token = add_member(data_dir)
+    with make_edge() as owner:
+        _, token = add_member(database_url)
         with httpx.Client(
             base_url=owner.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
         ) as member:

@@ -78,11 +78,17 @@ def _story(events: list[dict[str, Any]]) -> list[str]:
 
 
 def test_kill9_mid_stream_task_completes_once_after_restart_without_waiting_for_lease(
-    tmp_path: Path, slow_core: tuple[str, SlowCoreState]
+    tmp_path: Path, slow_core: tuple[str, SlowCoreState], database_url: str
 ) -> None:
     core_url, core = slow_core
     core.chunks, core.chunk_delay_s = 40, 0.25  # a 10 s answer: surely mid-stream at the kill
-    env = edge_env(tmp_path / "data", core_url, workers=2, lease_seconds=LONG_LEASE_S)
+    env = edge_env(
+        tmp_path / "data",
+        core_url,
+        workers=2,
+        lease_seconds=LONG_LEASE_S,
+        database_url=database_url,
+    )
     with EdgeProcesses(tmp_path) as edges:
         first = edges.new("edge-before-crash", env)
         first.start()
@@ -135,16 +141,22 @@ def test_kill9_mid_stream_task_completes_once_after_restart_without_waiting_for_
             assert client.get("/v1/agent/lanes").json()["data"] == []
             verify = client.get("/v1/audit/verify").json()
             assert verify["ok"] is True, verify
-            assert_rebuilds_equal(tmp_path / "data")
+            assert_rebuilds_equal(database_url)
 
 
 def test_kill9_with_twenty_queued_tasks_loses_none_and_keeps_lanes_fifo(
-    tmp_path: Path, slow_core: tuple[str, SlowCoreState]
+    tmp_path: Path, slow_core: tuple[str, SlowCoreState], database_url: str
 ) -> None:
     core_url, core = slow_core
     core.chunks, core.chunk_delay_s = 3, 0.0
     core.gate = threading.Event()  # held: each lane's head stays mid-request until the crash
-    env = edge_env(tmp_path / "data", core_url, workers=4, lease_seconds=LONG_LEASE_S)
+    env = edge_env(
+        tmp_path / "data",
+        core_url,
+        workers=4,
+        lease_seconds=LONG_LEASE_S,
+        database_url=database_url,
+    )
     lanes = [f"lane-{n}" for n in range(4)]
     submitted: dict[str, list[str]] = {lane: [] for lane in lanes}
     with EdgeProcesses(tmp_path) as edges:
@@ -186,7 +198,7 @@ def test_kill9_with_twenty_queued_tasks_loses_none_and_keeps_lanes_fifo(
                 assert [tasks[t]["attempts"] for t in ids] == [2, 1, 1, 1, 1]
             verify = client.get("/v1/audit/verify").json()
             assert verify["ok"] is True, verify
-            assert_rebuilds_equal(tmp_path / "data")
+            assert_rebuilds_equal(database_url)
 
 
 # --- leases, in-process: the worker pool's own claim and sweep on a real SQLite file ---------
@@ -231,10 +243,15 @@ class Rig:
 
 
 @pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+async def rig(tmp_path: Path, database_url: str) -> AsyncIterator[Rig]:
     # workers=0: the pool is built but never started, so nothing claims or sweeps on its own.
     settings = edge_settings(
-        tmp_path / "data", "http://127.0.0.1:9", workers=0, lease_seconds=30, max_attempts=2
+        tmp_path / "data",
+        "http://127.0.0.1:9",
+        workers=0,
+        lease_seconds=30,
+        max_attempts=2,
+        database_url=database_url,
     )
     app = create_edge(settings)
     async with app.router.lifespan_context(app):

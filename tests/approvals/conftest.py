@@ -26,11 +26,12 @@ class World:
     member_id: str
     hook: Webhook
     data_dir: Path
+    database_url: str
 
 
-def add_member(data_dir: Path, name: str = "mia") -> tuple[str, str]:
+def add_member(database_url: str, name: str = "mia") -> tuple[str, str]:
     """Create a member in an Edge's database; returns (user id, token)."""
-    db = Database(f"sqlite:///{(data_dir / 'edge.db').resolve()}")
+    db = Database(database_url)
     try:
         with db.write() as s:
             principal, token = UserStore(LedgerStore()).create(s, name, "member")
@@ -40,11 +41,11 @@ def add_member(data_dir: Path, name: str = "mia") -> tuple[str, str]:
 
 
 @pytest.fixture
-def world(make_edge: EdgeFactory, tmp_path: Path) -> Iterator[World]:
+def world(make_edge: EdgeFactory, tmp_path: Path, database_url: str) -> Iterator[World]:
     data_dir = tmp_path / "data"
     with webhook() as hook, make_edge(webhook_url=hook.url, data_dir=data_dir) as owner:
-        member_id, token = add_member(data_dir)
+        member_id, token = add_member(database_url)
         with httpx.Client(
             base_url=owner.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
         ) as member:
-            yield World(owner, member, member_id, hook, data_dir)
+            yield World(owner, member, member_id, hook, data_dir, database_url)

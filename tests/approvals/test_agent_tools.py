@@ -105,7 +105,7 @@ def test_cancelled_task_approval_runs_nothing(world: World) -> None:
 
 
 def test_expired_approval_lets_the_task_finish_and_refuses_late_decisions(
-    make_edge: EdgeFactory, tmp_path: Path
+    make_edge: EdgeFactory, tmp_path: Path, database_url: str
 ) -> None:
     with (
         webhook() as hook,
@@ -119,4 +119,4 @@ def test_expired_approval_lets_the_task_finish_and_refuses_late_decisions(
         r = owner.post(f"/v1/approvals/{approval['approval_id']}:approve")
         assert r.status_code == 409
         assert hook.count() == 0
-        assert_rebuilds_equal(tmp_path / "data")
+        assert_rebuilds_equal(database_url)

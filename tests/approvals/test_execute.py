@@ -3,13 +3,13 @@ owner only, external_write always held; schema violations listed; exactly once p
 
 from __future__ import annotations
 
-import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 
 from tests.approvals.conftest import World
+from tests.databases import query
 
 
 def _execute(client: httpx.Client, tool: str, args: dict[str, Any], **extra: Any) -> httpx.Response:
@@ -32,10 +32,8 @@ def test_tools_are_listed_with_risk_schema_and_source(world: World) -> None:
         assert tools[name]["schema"]["type"] == "object"
     assert "offline" in tools["web_search"]["description"].lower()
     assert tools["calculator"]["schema"]["required"] == ["expression"]
-    rows = sqlite3.connect(world.data_dir / "edge.db").execute(
-        "SELECT name, risk FROM tools_registry"
-    )
-    assert dict(rows.fetchall())["send_message"] == "external_write"
+    rows = query(world.database_url, "SELECT name, risk FROM tools_registry")
+    assert dict(rows)["send_message"] == "external_write"
 
 
 def test_read_only_runs_at_once(world: World) -> None:
@@ -143,10 +141,11 @@ def test_workspace_escape_is_a_failed_call_not_a_write(world: World) -> None:
 def test_every_step_is_in_the_ledger_with_its_actor(world: World) -> None:
     held = _execute(world.member, "notes_write", {"path": "c.md", "content": "c"}).json()
     world.owner.post(f"/v1/approvals/{held['approval_id']}:approve")
-    rows = sqlite3.connect(world.data_dir / "edge.db").execute(
+    rows = query(
+        world.database_url,
         "SELECT type, actor_role, payload FROM ledger_events WHERE type IN "
-        "('ToolCallEvent', 'ApprovalEvent') AND payload LIKE ?",
-        (f"%{held['tool_call_id']}%",),
+        "('ToolCallEvent', 'ApprovalEvent') AND payload LIKE :call ORDER BY seq",
+        call=f"%{held['tool_call_id']}%",
     )
     steps = [(t, role, __import__("json").loads(p)["phase"]) for t, role, p in rows]
     assert steps == [

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 from pathlib import Path
 
 import httpx
@@ -16,14 +15,17 @@ from backend.tools.service import ToolService
 from tests.agent.conftest import EdgeFactory
 from tests.agent.polling import send, wait_task
 from tests.agent.processes import EdgeProcesses, edge_env
+from tests.databases import execute
 from tests.fakes.webhook import webhook
 from tests.ledger.rebuilt import assert_rebuilds_equal
 
 
-def test_pending_approval_survives_kill9_and_runs_once(tmp_path: Path, core_url: str) -> None:
+def test_pending_approval_survives_kill9_and_runs_once(
+    tmp_path: Path, core_url: str, database_url: str
+) -> None:
     data = tmp_path / "data"
     with webhook() as hook, EdgeProcesses(tmp_path) as edges:
-        env = edge_env(data, core_url, webhook_url=hook.url)
+        env = edge_env(data, core_url, webhook_url=hook.url, database_url=database_url)
         first = edges.new("edge-1", env)
         first.start()
         with first.client() as owner:
@@ -53,15 +55,17 @@ def test_pending_approval_survives_kill9_and_runs_once(tmp_path: Path, core_url:
             assert owner.get("/v1/audit/verify").json()["ok"] is True
         texts = sorted(json.loads(r["body"])["text"] for r in hook.received)
         assert texts == ["after restart", "direct"]
-        assert_rebuilds_equal(data)
+        assert_rebuilds_equal(database_url)
 
 
-def test_external_write_cut_off_mid_flight_is_ambiguous(tmp_path: Path, core_url: str) -> None:
+def test_external_write_cut_off_mid_flight_is_ambiguous(
+    tmp_path: Path, core_url: str, database_url: str
+) -> None:
     """Simulate a crash between intent and receipt: a `running` external call whose executor
     is a dead process. On restart it is marked ambiguous, not re-run."""
     data = tmp_path / "data"
     with webhook() as hook, EdgeProcesses(tmp_path) as edges:
-        env = edge_env(data, core_url, webhook_url=hook.url)
+        env = edge_env(data, core_url, webhook_url=hook.url, database_url=database_url)
         first = edges.new("edge-1", env)
         first.start()
         with first.client() as owner:
@@ -70,17 +74,18 @@ def test_external_write_cut_off_mid_flight_is_ambiguous(tmp_path: Path, core_url
                 json={"tool": "send_message", "args": {"to": "x", "text": "maybe"}},
             ).json()
         first.kill9()
-        db = sqlite3.connect(data / "edge.db")
-        with db:
-            db.execute(
-                "UPDATE tool_calls SET status = 'running', executor = ? WHERE id = ?",
-                (f"{__import__('socket').gethostname()}/999999/dead", held["tool_call_id"]),
-            )
-            db.execute(
-                "UPDATE approvals SET status = 'approved' WHERE tool_call_id = ?",
-                (held["tool_call_id"],),
-            )
-        db.close()
+        dead = f"{__import__('socket').gethostname()}/999999/dead"
+        execute(
+            database_url,
+            (
+                "UPDATE tool_calls SET status = 'running', executor = :dead WHERE id = :id",
+                {"dead": dead, "id": held["tool_call_id"]},
+            ),
+            (
+                "UPDATE approvals SET status = 'approved' WHERE tool_call_id = :id",
+                {"id": held["tool_call_id"]},
+            ),
+        )
         second = edges.new("edge-2", env)
         second.start()
         with second.client() as owner:
@@ -91,7 +96,7 @@ def test_external_write_cut_off_mid_flight_is_ambiguous(tmp_path: Path, core_url
 
 
 def test_a_crash_after_the_approved_call_ran_still_resumes_the_task(
-    make_edge: EdgeFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_edge: EdgeFactory, tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The crash window between an approved call's receipt and putting its task back in the
     lane: the task must not stay `waiting_approval` forever. Found by the kill -9 loop."""
@@ -123,4 +128,4 @@ def test_a_crash_after_the_approved_call_ran_still_resumes_the_task(
         assert task["status"] == "completed", task
         assert owner.get("/v1/audit/verify").json()["ok"] is True
     assert hook.count() == 1
-    assert_rebuilds_equal(data)
+    assert_rebuilds_equal(database_url)

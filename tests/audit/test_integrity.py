@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from backend.ledger.hashing import canonical, event_hash
-from tests.audit.rendering import edit_database, render, report, rows, run
+from tests.audit.rendering import render, report, run
+from tests.databases import execute, query
 
 
 def _event_of(r: dict[str, Any], type_: str) -> dict[str, Any]:
@@ -17,18 +17,18 @@ def _event_of(r: dict[str, Any], type_: str) -> dict[str, Any]:
     return event
 
 
-def test_edited_payload_is_reported_not_verified(edge: httpx.Client, tmp_path: Path) -> None:
+def test_edited_payload_is_reported_not_verified(edge: httpx.Client, database_url: str) -> None:
     task = run(edge, "what did I say?")
     before = report(edge, task_id=task["task_id"])
     completion = _event_of(before, "CompletionEvent")
     forged = {**completion["payload"], "text": "something Steward never said"}
-    edit_database(
-        tmp_path / "data",
+    execute(
+        database_url,
         (
-            "UPDATE ledger_events SET payload = ? WHERE event_id = ?",
-            (canonical(forged), completion["event_id"]),
+            "UPDATE ledger_events SET payload = :payload WHERE event_id = :id",
+            {"payload": canonical(forged), "id": completion["event_id"]},
         ),
-        drop_ledger_guard=True,
+        unguarded=True,
     )
 
     after = report(edge, task_id=task["task_id"])
@@ -54,17 +54,16 @@ def test_edited_payload_is_reported_not_verified(edge: httpx.Client, tmp_path: P
     assert "Integrity: NOT verified" in page
 
 
-def test_rehashed_edit_is_caught_by_the_next_link(edge: httpx.Client, tmp_path: Path) -> None:
+def test_rehashed_edit_is_caught_by_the_next_link(edge: httpx.Client, database_url: str) -> None:
     """Recomputing the edited event's own hash does not help: its successor in the chain
     still names the old hash."""
     task = run(edge, "the original words")
     given = _event_of(report(edge, task_id=task["task_id"]), "InputEvent")
-    data = tmp_path / "data"
-    [row] = rows(
-        data,
+    [row] = query(
+        database_url,
         "SELECT event_id, seq, ts, type, conversation_id, task_id, actor_id, actor_role, "
-        "causation_id, payload, prev_hash FROM ledger_events WHERE event_id = ?",
-        given["event_id"],
+        "causation_id, payload, prev_hash FROM ledger_events WHERE event_id = :id",
+        id=given["event_id"],
     )
     payload = {**json.loads(row[9]), "text": "words never typed"}
     envelope = {
@@ -79,13 +78,13 @@ def test_rehashed_edit_is_caught_by_the_next_link(edge: httpx.Client, tmp_path: 
         "payload": payload,
         "prev_hash": row[10],
     }
-    edit_database(
-        data,
+    execute(
+        database_url,
         (
-            "UPDATE ledger_events SET payload = ?, hash = ? WHERE event_id = ?",
-            (canonical(payload), event_hash(row[10], envelope), row[0]),
+            "UPDATE ledger_events SET payload = :payload, hash = :hash WHERE event_id = :id",
+            {"payload": canonical(payload), "hash": event_hash(row[10], envelope), "id": row[0]},
         ),
-        drop_ledger_guard=True,
+        unguarded=True,
     )
     after = report(edge, task_id=task["task_id"])
     assert after["task"]["input"]["text"] == "words never typed"
@@ -95,14 +94,14 @@ def test_rehashed_edit_is_caught_by_the_next_link(edge: httpx.Client, tmp_path: 
     assert "does not link" in broken["reason"]
 
 
-def test_deleted_event_is_reported_missing(edge: httpx.Client, tmp_path: Path) -> None:
+def test_deleted_event_is_reported_missing(edge: httpx.Client, database_url: str) -> None:
     task = run(edge, "hello")
     r = report(edge, task_id=task["task_id"])
     route = _event_of(r, "RouteEvent")
-    edit_database(
-        tmp_path / "data",
-        ("DELETE FROM ledger_events WHERE event_id = ?", (route["event_id"],)),
-        drop_ledger_guard=True,
+    execute(
+        database_url,
+        ("DELETE FROM ledger_events WHERE event_id = :id", {"id": route["event_id"]}),
+        unguarded=True,
     )
     after = report(edge, task_id=task["task_id"])
     assert after["route"]["backend"] is None

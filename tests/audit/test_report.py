@@ -10,7 +10,8 @@ import httpx
 from tests.agent.conftest import EdgeFactory
 from tests.agent.polling import send, wait_task
 from tests.approvals.conftest import World
-from tests.audit.rendering import edit_database, report, run
+from tests.audit.rendering import report, run
+from tests.databases import execute
 from tests.fakes.webhook import webhook
 
 WAITING = ("waiting_approval", "completed", "failed", "cancelled")
@@ -201,13 +202,16 @@ def test_report_comes_from_the_ledger_alone(world: World) -> None:
     task = wait_task(world.owner, sent["task_id"])
     before = report(world.owner, task_id=task["task_id"])
 
-    task_id = (task["task_id"],)
-    edit_database(
-        world.data_dir,
-        ("DELETE FROM approvals WHERE task_id = ?", task_id),
-        ("DELETE FROM tool_calls WHERE task_id = ?", task_id),
-        ("DELETE FROM memory_candidates WHERE task_id = ?", task_id),
-        ("UPDATE tasks SET reply = 'forged', config_revision = 'rev_forged' WHERE id = ?", task_id),
+    task_id = {"task": task["task_id"]}
+    execute(
+        world.database_url,
+        ("DELETE FROM approvals WHERE task_id = :task", task_id),
+        ("DELETE FROM tool_calls WHERE task_id = :task", task_id),
+        ("DELETE FROM memory_candidates WHERE task_id = :task", task_id),
+        (
+            "UPDATE tasks SET reply = 'forged', config_revision = 'rev_forged' WHERE id = :task",
+            task_id,
+        ),
     )
     assert world.owner.get(f"/v1/approvals/{approval_id}").status_code == 404
     after = report(world.owner, task_id=task["task_id"])

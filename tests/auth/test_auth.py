@@ -4,7 +4,6 @@ hashed; the owner is created once, with a generated token printed once."""
 from __future__ import annotations
 
 import re
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 
 from backend.agent.api import create_app
 from tests.agent.conftest import OWNER_TOKEN, EdgeFactory, edge_settings
+from tests.databases import is_postgres, query
 from tests.servers import serve
 
 PROTECTED = [
@@ -65,21 +65,37 @@ def test_health_is_open(edge: httpx.Client) -> None:
     assert httpx.get(str(edge.base_url) + "/health").status_code == 200
 
 
-def test_tokens_are_stored_hashed(make_edge: EdgeFactory, tmp_path: Path) -> None:
+def _everything_stored(database_url: str) -> bytes:
+    """Every byte the database holds: the SQLite file, or each PostgreSQL row as text."""
+    if not is_postgres(database_url):
+        return Path(database_url.removeprefix("sqlite:///")).read_bytes()
+    tables = query(
+        database_url,
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
+    )
+    assert len(tables) > 5, tables
+    rows: list[tuple[object, ...]] = []
+    for (name,) in tables:  # names from the database's own catalogue
+        rows += query(database_url, f"SELECT CAST(t AS text) FROM {name} t")  # noqa: S608
+    return repr(rows).encode()
+
+
+def test_tokens_are_stored_hashed(make_edge: EdgeFactory, database_url: str) -> None:
     with make_edge() as client:
         assert client.get("/v1/agent/tasks").status_code == 200
-    raw = (tmp_path / "data" / "edge.db").read_bytes()
-    assert OWNER_TOKEN.encode() not in raw
-    rows = sqlite3.connect(tmp_path / "data" / "edge.db").execute(
-        "SELECT token_hash FROM api_tokens"
-    )
+    stored = _everything_stored(database_url)
+    assert OWNER_TOKEN.encode() not in stored
+    assert b"owner" in stored  # the search saw the stored rows
+    rows = query(database_url, "SELECT token_hash FROM api_tokens")
     assert [len(h) for (h,) in rows] == [64]
 
 
 def test_generated_owner_token_is_printed_once_and_works(
-    tmp_path: Path, core_url: str, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, core_url: str, database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings = edge_settings(tmp_path / "d", core_url, owner_token=None)
+    settings = edge_settings(
+        tmp_path / "data", core_url, owner_token=None, database_url=database_url
+    )
     with serve(create_app(settings)) as url:
         pass
     printed = capsys.readouterr().err
@@ -88,22 +104,27 @@ def test_generated_owner_token_is_printed_once_and_works(
         r = httpx.get(url + "/v1/agent/tasks", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 200
     assert "stw_" not in capsys.readouterr().err  # not printed again on the next start
-    ledger = sqlite3.connect(tmp_path / "d" / "edge.db").execute(
-        "SELECT payload FROM ledger_events"
-    )
+    ledger = query(database_url, "SELECT payload FROM ledger_events")
+    assert ledger
     assert all(token not in payload for (payload,) in ledger)
 
 
-def test_steward_users_token_replaces_a_lost_token(tmp_path: Path, core_url: str) -> None:
+def test_steward_users_token_replaces_a_lost_token(
+    tmp_path: Path, core_url: str, database_url: str
+) -> None:
     import os
     import subprocess
     import sys
 
     steward = str(Path(sys.executable).parent / "steward")
-    settings = edge_settings(tmp_path / "d", core_url)
+    settings = edge_settings(tmp_path / "data", core_url, database_url=database_url)
     with serve(create_app(settings)):
         pass  # first start: the owner exists with OWNER_TOKEN
-    env = {**os.environ, "STEWARD_DATA_DIR": str(tmp_path / "d")}
+    env = {
+        **os.environ,
+        "STEWARD_DATA_DIR": str(tmp_path / "data"),
+        "DATABASE_URL": database_url,
+    }
     out = subprocess.run(
         [steward, "users", "token", "owner"],
         capture_output=True,

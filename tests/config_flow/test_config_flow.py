@@ -9,6 +9,7 @@ import httpx
 
 from tests.agent.polling import send, timeline, wait_task
 from tests.approvals.conftest import World
+from tests.databases import query
 
 QUESTION = "How should I organise my week?"
 
@@ -63,12 +64,11 @@ def test_commit_changes_the_next_reply_and_rollback_restores_it(world: World) ->
 
 
 def test_patch_events_are_in_the_ledger(world: World) -> None:
-    import sqlite3
-
     patch = _propose(world.owner, "be more formal").json()
     _commit(world.owner, patch["patch_id"])
-    rows = sqlite3.connect(world.data_dir / "edge.db").execute(
-        "SELECT actor_role, payload FROM ledger_events WHERE type = 'PatchEvent'"
+    rows = query(
+        world.database_url,
+        "SELECT actor_role, payload FROM ledger_events WHERE type = 'PatchEvent' ORDER BY seq",
     )
     phases = [(role, __import__("json").loads(p)["phase"]) for role, p in rows]
     assert phases == [("system", "seeded"), ("owner", "proposed"), ("owner", "committed")]

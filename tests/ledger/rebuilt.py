@@ -10,10 +10,10 @@ from backend.ledger.rebuild import rebuild
 from backend.storage.db import Database
 
 
-def assert_rebuilds_equal(live: Database | Path) -> None:
-    """Rebuild from the ledger of `live` (a database, or a data dir holding `edge.db`) and
-    fail the test listing the differences, if any."""
-    db = live if isinstance(live, Database) else Database(f"sqlite:///{live / 'edge.db'}")
+def assert_rebuilds_equal(live: Database | str) -> None:
+    """Rebuild from the ledger of `live` (a database, or its URL) and fail the test listing
+    the differences, if any."""
+    db = live if isinstance(live, Database) else Database(live)
     try:
         with tempfile.TemporaryDirectory(prefix="steward-rebuilt-") as tmp:
             report = rebuild(db, Path(tmp) / "rebuilt.db")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -16,11 +15,12 @@ from backend.ledger.events import Actor, EventType, NewEvent
 from backend.ledger.hashing import GENESIS
 from backend.ledger.store import LedgerStore
 from backend.storage.db import Database
+from tests.databases import drop_ledger_guard
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'edge.db'}")
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
     database.migrate()
     yield database
     database.dispose()
@@ -78,8 +78,7 @@ def test_database_refuses_update_and_delete(db: Database, statement: str) -> Non
 def _tamper(db: Database, sql: str, **params: object) -> None:
     """What an attacker with the file could do: drop the guard, then edit."""
     with db.write() as s:
-        s.execute(text("DROP TRIGGER ledger_events_no_update"))
-        s.execute(text("DROP TRIGGER ledger_events_no_delete"))
+        drop_ledger_guard(s)
         s.execute(text(sql), params)
 
 

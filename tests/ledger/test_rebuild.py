@@ -4,14 +4,13 @@ reported."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import text
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from backend.cli import app
 from backend.ledger.events import SYSTEM, EventType, NewEvent, StoredEvent
@@ -22,6 +21,7 @@ from backend.storage.db import Database
 from tests.agent.conftest import EdgeFactory
 from tests.agent.polling import send, wait_task
 from tests.approvals.conftest import add_member
+from tests.databases import cli_env, drop_ledger_guard, execute, query
 from tests.fakes.webhook import webhook
 from tests.servers import free_port
 
@@ -94,15 +94,22 @@ def _memory(owner: httpx.Client, member: httpx.Client) -> None:
     assert old["memory_id"] != gone["memory_id"]
 
 
-def _statuses(data_dir: Path, table: str) -> set[str]:
-    with sqlite3.connect(data_dir / "edge.db") as conn:
-        return {row[0] for row in conn.execute(f"SELECT status FROM {table}")}  # noqa: S608
+def _statuses(database_url: str, table: str) -> set[str]:
+    return {row[0] for row in query(database_url, f"SELECT status FROM {table}")}  # noqa: S608
 
 
-def test_a_live_edge_rebuilds_equal_from_its_ledger(make_edge: EdgeFactory, tmp_path: Path) -> None:
+def _rebuild_cli(data_dir: Path, database_url: str, *options: str) -> Result:
+    """`steward ledger rebuild` as an operator runs it, with Edge's environment."""
+    args = ["ledger", "rebuild", "--data-dir", str(data_dir), *options]
+    return runner.invoke(app, args, env=cli_env(database_url))
+
+
+def test_a_live_edge_rebuilds_equal_from_its_ledger(
+    make_edge: EdgeFactory, tmp_path: Path, database_url: str
+) -> None:
     data_dir = tmp_path / "data"
     with webhook() as hook, make_edge(webhook_url=hook.url, data_dir=data_dir) as owner:
-        _, token = add_member(data_dir)
+        _, token = add_member(database_url)
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=owner.base_url, headers=headers, timeout=30) as member:
             _agent(owner, member)
@@ -113,18 +120,18 @@ def test_a_live_edge_rebuilds_equal_from_its_ledger(make_edge: EdgeFactory, tmp_
         failed = send(edge, "is anyone there?")
         assert wait_task(edge, failed["task_id"], timeout=10)["status"] == "failed"
         # While this Edge runs, exactly as an operator would.
-        result = runner.invoke(app, ["ledger", "rebuild", "--data-dir", str(data_dir)])
+        result = _rebuild_cli(data_dir, database_url)
     assert result.exit_code == 0, result.output
     assert "ok: the rebuilt state equals the live state" in result.output
 
     # The scenario reached every state the comparison is meant to cover.
-    assert _statuses(data_dir, "tasks") == {"completed", "failed", "cancelled"}
-    assert {"completed", "rejected", "pending_approval"} <= _statuses(data_dir, "tool_calls")
-    assert _statuses(data_dir, "approvals") == {"approved", "rejected", "pending"}
-    assert _statuses(data_dir, "config_patches") == {"committed", "proposed"}
-    assert _statuses(data_dir, "memory_items") == {"active", "superseded", "deleted"}
-    assert _statuses(data_dir, "memory_candidates") == {"approved", "rejected", "pending"}
-    db = Database(f"sqlite:///{data_dir / 'edge.db'}")
+    assert _statuses(database_url, "tasks") == {"completed", "failed", "cancelled"}
+    assert {"completed", "rejected", "pending_approval"} <= _statuses(database_url, "tool_calls")
+    assert _statuses(database_url, "approvals") == {"approved", "rejected", "pending"}
+    assert _statuses(database_url, "config_patches") == {"committed", "proposed"}
+    assert _statuses(database_url, "memory_items") == {"active", "superseded", "deleted"}
+    assert _statuses(database_url, "memory_candidates") == {"approved", "rejected", "pending"}
+    db = Database(database_url)
     try:
         report = rebuild(db, tmp_path / "rebuilt.db")
     finally:
@@ -134,60 +141,82 @@ def test_a_live_edge_rebuilds_equal_from_its_ledger(make_edge: EdgeFactory, tmp_
     assert report.rows["config_revisions"] == 3  # seed, commit, rollback
 
 
-def test_a_changed_live_row_is_reported(edge: httpx.Client, tmp_path: Path) -> None:
+def test_a_changed_live_row_is_reported(
+    edge: httpx.Client, tmp_path: Path, database_url: str
+) -> None:
     sent = send(edge, "hello")
     wait_task(edge, sent["task_id"])
-    with sqlite3.connect(tmp_path / "data" / "edge.db") as conn:
-        conn.execute("UPDATE tasks SET reply = 'x' WHERE id = ?", (sent["task_id"],))
-    result = runner.invoke(app, ["ledger", "rebuild", "--data-dir", str(tmp_path / "data")])
+    execute(database_url, ("UPDATE tasks SET reply = 'x' WHERE id = :id", {"id": sent["task_id"]}))
+    result = _rebuild_cli(tmp_path / "data", database_url)
     assert result.exit_code == 1, result.output
     assert "DIFFERENT: 1 difference(s) (tasks 1)" in result.output
     assert f"tasks[{sent['task_id']}].reply: live 'x'" in result.output
 
 
-def test_a_deleted_live_row_is_reported_missing(edge: httpx.Client, tmp_path: Path) -> None:
+def test_a_deleted_live_row_is_reported_missing(
+    edge: httpx.Client, tmp_path: Path, database_url: str
+) -> None:
     sent = send(edge, "hello")
     wait_task(edge, sent["task_id"])
-    with sqlite3.connect(tmp_path / "data" / "edge.db") as conn:
-        conn.execute("DELETE FROM messages WHERE role = 'assistant'")
-    result = runner.invoke(app, ["ledger", "rebuild", "--data-dir", str(tmp_path / "data")])
+    execute(database_url, ("DELETE FROM messages WHERE role = 'assistant'", {}))
+    result = _rebuild_cli(tmp_path / "data", database_url)
     assert result.exit_code == 1, result.output
     assert "only in the rebuild" in result.output
 
 
-def _database(data_dir: Path) -> Database:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(f"sqlite:///{data_dir / 'edge.db'}")
+def _database(database_url: str) -> Database:
+    db = Database(database_url)
     db.migrate()
     return db
 
 
-def test_an_edited_event_is_refused(tmp_path: Path) -> None:
-    db = _database(tmp_path / "data")
+def test_an_edited_event_is_refused(tmp_path: Path, database_url: str) -> None:
+    db = _database(database_url)
     with db.write() as s:
         for i in range(3):
             LedgerStore().append(s, NewEvent(EventType.INPUT, {"i": i}, conversation_id="c"))
     with db.write() as s:
-        s.execute(text("DROP TRIGGER ledger_events_no_update"))
+        drop_ledger_guard(s)
         s.execute(text("UPDATE ledger_events SET payload = :p WHERE seq = 2"), {"p": '{"i":9}'})
     db.dispose()
-    result = runner.invoke(app, ["ledger", "rebuild", "--data-dir", str(tmp_path / "data")])
+    result = _rebuild_cli(tmp_path / "data", database_url)
     assert result.exit_code == 2
     assert "does not verify" in result.output
     assert "seq 2" in result.output
 
 
-def test_an_empty_database_rebuilds_equal_and_can_be_kept(tmp_path: Path) -> None:
-    _database(tmp_path / "data").dispose()
+def test_an_empty_database_rebuilds_equal_and_can_be_kept(
+    tmp_path: Path, database_url: str
+) -> None:
+    _database(database_url).dispose()
     kept = tmp_path / "kept.db"
-    args = ["ledger", "rebuild", "--data-dir", str(tmp_path / "data"), "--keep", str(kept)]
-    result = runner.invoke(app, args)
+    result = _rebuild_cli(tmp_path / "data", database_url, "--keep", str(kept))
     assert result.exit_code == 0, result.output
     assert "0 events replayed" in result.output
     assert kept.exists()
-    again = runner.invoke(app, args)
+    again = _rebuild_cli(tmp_path / "data", database_url, "--keep", str(kept))
     assert again.exit_code == 2
     assert "already exists" in again.output
+
+
+def test_a_rebuild_reads_one_snapshot_while_edge_writes(tmp_path: Path, database_url: str) -> None:
+    # Regression (PostgreSQL): under READ COMMITTED the state tables, read after the ledger,
+    # held a user the ledger read had not seen, and the rebuild reported a difference.
+    db, writer, ledger = _database(database_url), Database(database_url), LedgerStore()
+
+    def add_user(name: str) -> None:
+        created = {"phase": "created", "user_id": f"usr_{name}", "name": name, "role": "member"}
+        with writer.write() as s:
+            ledger.append(s, NewEvent(EventType.USER, created))
+
+    add_user("ann")
+    try:
+        report = rebuild(db, tmp_path / "rebuilt.db", progress=lambda done, total: add_user("bo"))
+    finally:
+        db.dispose()
+        writer.dispose()
+    assert report.differences == []
+    assert (report.events, report.rows["users"]) == (1, 1)
 
 
 def test_no_database_is_a_clear_error(tmp_path: Path) -> None:
@@ -196,20 +225,23 @@ def test_no_database_is_a_clear_error(tmp_path: Path) -> None:
     assert "there is no Steward database" in result.output
 
 
-def test_an_equivalent_payload_text_still_verifies_as_ledger_verify_says(tmp_path: Path) -> None:
+def test_an_equivalent_payload_text_still_verifies_as_ledger_verify_says(
+    tmp_path: Path, database_url: str
+) -> None:
     # The fast hash path assumes the stored payload is canonical; a payload stored with other
     # white space hashes the same once re-canonicalised, and `ledger verify` accepts it.
-    db = _database(tmp_path / "data")
+    db = _database(database_url)
     with db.write() as s:
         for i in range(3):
             LedgerStore().append(s, NewEvent(EventType.INPUT, {"i": i}, conversation_id="c"))
     with db.write() as s:
-        s.execute(text("DROP TRIGGER ledger_events_no_update"))
+        drop_ledger_guard(s)
         s.execute(text("UPDATE ledger_events SET payload = :p WHERE seq = 2"), {"p": '{"i": 1}'})
     db.dispose()
-    verify = runner.invoke(app, ["ledger", "verify", "--data-dir", str(tmp_path / "data")])
+    args = ["ledger", "verify", "--data-dir", str(tmp_path / "data")]
+    verify = runner.invoke(app, args, env=cli_env(database_url))
     assert verify.exit_code == 0, verify.output
-    result = runner.invoke(app, ["ledger", "rebuild", "--data-dir", str(tmp_path / "data")])
+    result = _rebuild_cli(tmp_path / "data", database_url)
     assert result.exit_code == 0, result.output
 
 

@@ -23,6 +23,7 @@ class Memory:
     member: httpx.Client
     member_id: str
     data_dir: Path
+    database_url: str
 
     def write(self, text: str, client: httpx.Client | None = None, **kw: Any) -> httpx.Response:
         return (client or self.owner).post("/v1/memory/write", json={"text": text, **kw})
@@ -54,11 +55,11 @@ class Memory:
 
 
 @pytest.fixture
-def memory(make_edge: EdgeFactory, tmp_path: Path) -> Iterator[Memory]:
+def memory(make_edge: EdgeFactory, tmp_path: Path, database_url: str) -> Iterator[Memory]:
     data_dir = tmp_path / "data"
     with make_edge(data_dir=data_dir) as owner:
-        member_id, token = add_member(data_dir)
+        member_id, token = add_member(database_url)
         with httpx.Client(
             base_url=owner.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
         ) as member:
-            yield Memory(owner, member, member_id, data_dir)
+            yield Memory(owner, member, member_id, data_dir, database_url)

@@ -4,8 +4,7 @@ content hash)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import numpy as np
@@ -34,10 +33,11 @@ class Counting(httpx.AsyncBaseTransport):
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    database = Database(f"sqlite:///{tmp_path / 'edge.db'}")
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
     database.migrate()
-    return database
+    yield database
+    database.dispose()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ provenance and the ledger, on a real Edge with a real Core (mock backend)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,8 +24,8 @@ FACTS = [
 ]
 
 
-def memory_events(data_dir: Path) -> list[dict[str, Any]]:
-    db = Database(f"sqlite:///{(data_dir / 'edge.db').resolve()}")
+def memory_events(database_url: str) -> list[dict[str, Any]]:
+    db = Database(database_url)
     try:
         with db.read() as s:
             rows = s.scalars(
@@ -61,7 +60,7 @@ def test_a_stored_item_keeps_its_provenance(memory: Memory) -> None:
     assert item["origin"] == "user"
     assert item["source"] == "import"
     assert item["written_by"] == memory.owner.get("/v1/me").json()["user_id"]
-    events = memory_events(memory.data_dir)
+    events = memory_events(memory.database_url)
     stored = [e for e in events if e["phase"] == "stored"]
     assert stored[-1]["memory_id"] == item["memory_id"]
     assert item["source_event_id"] == stored[-1]["event_id"]
@@ -74,7 +73,7 @@ def test_a_credential_goes_to_candidates_and_stays_out_of_the_ledger(memory: Mem
     assert body["status"] == "candidate"
     assert "high_impact:credentials" in body["reasons"]
     assert not any("Tulip" in x["text"] for x in memory.query("online banking password", 5))
-    ledger = json.dumps(memory_events(memory.data_dir))
+    ledger = json.dumps(memory_events(memory.database_url))
     assert "Tulip-7781" not in ledger
     cand = memory.candidates()[0]
     assert cand["text"] == "My online banking password is Tulip-7781"
@@ -154,7 +153,7 @@ def test_a_deleted_item_never_comes_back(make_edge: EdgeFactory, memory: Memory)
     assert not memory.texts("where is the garden hose", top_k=5)
     assert memory.items() == []
     assert memory.owner.delete(f"/v1/memory/items/{item['memory_id']}").status_code == 200
-    deleted = [e for e in memory_events(memory.data_dir) if e["phase"] == "deleted"]
+    deleted = [e for e in memory_events(memory.database_url) if e["phase"] == "deleted"]
     assert len(deleted) == 1
     assert deleted[0]["reason"] == "moved"
     # A second process on the same database, which indexed the item before its deletion
@@ -263,5 +262,5 @@ def test_every_change_is_a_memory_event(memory: Memory) -> None:
     memory.write(FACTS[0])
     cand = memory.write("Maybe the dentist is on Friday", confidence=0.2).json()["candidate"]
     memory.owner.post(f"/v1/memory/candidates/{cand['candidate_id']}:approve")
-    phases = [e["phase"] for e in memory_events(memory.data_dir)]
+    phases = [e["phase"] for e in memory_events(memory.database_url)]
     assert phases == ["stored", "merged", "candidate_proposed", "candidate_approved"]

@@ -25,10 +25,12 @@ def minilm_core() -> Iterator[str]:
 
 
 @pytest.fixture
-def real(make_edge: EdgeFactory, tmp_path: Path, minilm_core: str) -> Iterator[Memory]:
+def real(
+    make_edge: EdgeFactory, tmp_path: Path, database_url: str, minilm_core: str
+) -> Iterator[Memory]:
     data_dir = tmp_path / "data"
     with make_edge(data_dir=data_dir, core_base_url=minilm_core) as owner:
-        yield Memory(owner, owner, "", data_dir)
+        yield Memory(owner, owner, "", data_dir, database_url)
 
 
 def test_paraphrased_questions_find_their_facts(real: Memory) -> None:

@@ -62,7 +62,7 @@ def _breaker(edge: httpx.Client) -> dict[str, Any]:
 
 
 def test_refused_connections_fail_fast_then_the_breaker_stops_calling(
-    make_edge: EdgeFactory, tmp_path: Path
+    make_edge: EdgeFactory, tmp_path: Path, database_url: str
 ) -> None:
     data = tmp_path / "data"
     nowhere = f"http://127.0.0.1:{free_port()}"
@@ -84,11 +84,11 @@ def test_refused_connections_fail_fast_then_the_breaker_stops_calling(
         assert health["core"]["retry_at"] in error["message"]
         assert "No cloud fallback is configured" in error["message"]
         _sound(edge)
-    assert_rebuilds_equal(data)
+    assert_rebuilds_equal(database_url)
 
 
 def test_500s_open_the_breaker_and_health_checks_close_it(
-    make_edge: EdgeFactory, tmp_path: Path, fake: tuple[FakeCore, str]
+    make_edge: EdgeFactory, tmp_path: Path, fake: tuple[FakeCore, str], database_url: str
 ) -> None:
     core, url = fake
     data = tmp_path / "data"
@@ -109,11 +109,11 @@ def test_500s_open_the_breaker_and_health_checks_close_it(
         assert task["status"] == "completed", task
         assert edge.get("/health").json()["status"] == "ok"
         _sound(edge)
-    assert_rebuilds_equal(data)
+    assert_rebuilds_equal(database_url)
 
 
 def test_429_with_retry_after_opens_the_breaker_for_as_long_as_asked(
-    make_edge: EdgeFactory, tmp_path: Path, fake: tuple[FakeCore, str]
+    make_edge: EdgeFactory, tmp_path: Path, fake: tuple[FakeCore, str], database_url: str
 ) -> None:
     core, url = fake
     data = tmp_path / "data"
@@ -130,7 +130,7 @@ def test_429_with_retry_after_opens_the_breaker_for_as_long_as_asked(
         assert "paused calls" in error["message"]
         assert core.hits["/v1/chat/completions"] == calls  # nothing was sent
         _sound(edge)
-    assert_rebuilds_equal(data)
+    assert_rebuilds_equal(database_url)
 
 
 @pytest.mark.parametrize(
@@ -138,7 +138,12 @@ def test_429_with_retry_after_opens_the_breaker_for_as_long_as_asked(
     [("stall", "went silent on"), ("stream_stall", "went silent mid-stream")],
 )
 def test_a_hanging_or_stalled_core_times_out(
-    make_edge: EdgeFactory, tmp_path: Path, fake: tuple[FakeCore, str], mode: str, words: str
+    make_edge: EdgeFactory,
+    tmp_path: Path,
+    fake: tuple[FakeCore, str],
+    mode: str,
+    words: str,
+    database_url: str,
 ) -> None:
     core, url = fake
     data = tmp_path / "data"
@@ -150,7 +155,7 @@ def test_a_hanging_or_stalled_core_times_out(
         assert error["code"] == "core_timeout", error
         assert words in error["message"], error
         _sound(edge)
-    assert_rebuilds_equal(data)
+    assert_rebuilds_equal(database_url)
 
 
 def _start_core(port: int) -> subprocess.Popen[bytes]:
@@ -184,7 +189,7 @@ def _first_delta(edge: httpx.Client, task_id: str) -> None:
 
 
 def test_core_killed_mid_stream_fails_the_task_with_no_half_reply_kept(
-    make_edge: EdgeFactory, tmp_path: Path
+    make_edge: EdgeFactory, tmp_path: Path, database_url: str
 ) -> None:
     data = tmp_path / "data"
     port = free_port()
@@ -209,4 +214,4 @@ def test_core_killed_mid_stream_fails_the_task_with_no_half_reply_kept(
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    assert_rebuilds_equal(data)
+    assert_rebuilds_equal(database_url)

@@ -50,7 +50,7 @@ def nowhere() -> str:
 
 
 def test_the_fallback_answers_only_once_the_owner_allows_it(
-    make_edge: EdgeFactory, tmp_path: Path, core_url: str, nowhere: str
+    make_edge: EdgeFactory, tmp_path: Path, core_url: str, nowhere: str, database_url: str
 ) -> None:
     data = tmp_path / "data"
     settings = {"core_base_url": nowhere, "fallback_base_url": core_url}
@@ -80,11 +80,11 @@ def test_the_fallback_answers_only_once_the_owner_allows_it(
         _settle(edge)
     replay = CliRunner().invoke(app, ["replay", task["task_id"], "--data-dir", str(data)])
     assert replay.exit_code == 0, replay.output
-    assert_rebuilds_equal(data)
+    assert_rebuilds_equal(database_url)
 
 
 def test_no_fallback_after_the_first_token(
-    make_edge: EdgeFactory, tmp_path: Path, core_url: str
+    make_edge: EdgeFactory, tmp_path: Path, core_url: str, database_url: str
 ) -> None:
     fake = FakeCore()
     data = tmp_path / "data"
@@ -100,11 +100,11 @@ def test_no_fallback_after_the_first_token(
         assert "FallbackEvent" not in [e["type"] for e in events]
         _settle(edge)
         fake.reset()
-    assert_rebuilds_equal(data)
+    assert_rebuilds_equal(database_url)
 
 
 def test_a_failing_fallback_names_both_failures(
-    make_edge: EdgeFactory, tmp_path: Path, nowhere: str
+    make_edge: EdgeFactory, tmp_path: Path, nowhere: str, database_url: str
 ) -> None:
     data = tmp_path / "data"
     cloud = f"http://127.0.0.1:{free_port()}"
@@ -117,4 +117,4 @@ def test_a_failing_fallback_names_both_failures(
         assert nowhere in message
         assert [e["type"] for e in events].count("FallbackEvent") == 1
         _settle(edge)
-    assert_rebuilds_equal(data)
+    assert_rebuilds_equal(database_url)

@@ -32,6 +32,7 @@ from core.settings import CoreSettings
 from tests.agent.conftest import OWNER_TOKEN
 from tests.agent.polling import timeline
 from tests.agent.processes import EdgeProcess, EdgeProcesses, Zygote, edge_env, wait_until
+from tests.databases import sqlite_url
 from tests.fakes.webhook import Webhook, webhook
 from tests.ledger.rebuilt import assert_rebuilds_equal
 from tests.servers import serve
@@ -223,4 +224,4 @@ def test_a_hundred_kills_lose_nothing_and_run_nothing_twice(
             verify = client.get("/v1/audit/verify").json()
             assert verify["ok"] is True, verify
         final.terminate()
-        assert_rebuilds_equal(tmp_path / "data")
+        assert_rebuilds_equal(sqlite_url(tmp_path / "data"))

@@ -29,6 +29,7 @@ from core.settings import CoreSettings
 from tests.agent.conftest import EdgeFactory
 from tests.agent.polling import send, timeline, wait_task
 from tests.agent.processes import wait_until
+from tests.databases import sqlite_url
 from tests.ledger.rebuilt import assert_rebuilds_equal
 from tests.servers import serve
 
@@ -169,7 +170,7 @@ def _assert_whole(client: httpx.Client, accepted: int, paused: str) -> None:
 
 
 def _assert_intact(data_dir: Path) -> None:
-    assert_rebuilds_equal(data_dir)
+    assert_rebuilds_equal(sqlite_url(data_dir))
     with sqlite3.connect(data_dir / "edge.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
 

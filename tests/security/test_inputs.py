@@ -124,7 +124,7 @@ def test_core_refuses_an_oversized_body_in_the_openai_shape() -> None:
 
 
 @pytest.fixture
-def obedient(make_edge: EdgeFactory, tmp_path: Path) -> Iterator[World]:
+def obedient(make_edge: EdgeFactory, tmp_path: Path, database_url: str) -> Iterator[World]:
     """An Edge whose model does whatever the last message says (see gullible_core)."""
     from tests.approvals.conftest import add_member
 
@@ -134,11 +134,11 @@ def obedient(make_edge: EdgeFactory, tmp_path: Path) -> Iterator[World]:
         webhook() as hook,
         make_edge(core_base_url=core, webhook_url=hook.url, data_dir=data_dir) as owner,
     ):
-        member_id, token = add_member(data_dir)
+        member_id, token = add_member(database_url)
         with httpx.Client(
             base_url=owner.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
         ) as member:
-            yield World(owner, member, member_id, hook, data_dir)
+            yield World(owner, member, member_id, hook, data_dir, database_url)
 
 
 INJECTED = (

@@ -1,5 +1,6 @@
 """The store: the SQLite file appears on first start with WAL, foreign keys and the schema;
-migrations are idempotent; lane exclusivity is a database constraint."""
+migrations are idempotent; lane exclusivity and foreign keys are database constraints (on
+SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -39,15 +40,16 @@ def _task(db: Database, task_id: str, status: str, seq: int) -> None:
             text(
                 "INSERT INTO tasks (id, conversation_id, user_id, status, input_text, attempts, "
                 "queue_seq, cancel_requested, created_at, updated_at) "
-                "VALUES (:id, 'c', 'u', :status, 'x', 0, :seq, 0, 't', 't')"
+                "VALUES (:id, 'c', 'u', :status, 'x', 0, :seq, :cancel, 't', 't')"
             ),
-            {"id": task_id, "status": status, "seq": seq},
+            {"id": task_id, "status": status, "seq": seq, "cancel": False},
         )
 
 
-def test_one_busy_task_per_lane_is_a_database_rule(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'edge.db'}")
+def test_one_busy_task_per_lane_is_a_database_rule(database_url: str) -> None:
+    db = Database(database_url)
     db.migrate()
+    db.migrate()  # idempotent
     _seed(db)
     _task(db, "t1", "running", 1)
     _task(db, "t2", "queued", 2)
@@ -58,8 +60,8 @@ def test_one_busy_task_per_lane_is_a_database_rule(tmp_path: Path) -> None:
     db.dispose()
 
 
-def test_foreign_keys_are_enforced(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'edge.db'}")
+def test_foreign_keys_are_enforced(database_url: str) -> None:
+    db = Database(database_url)
     db.migrate()
     with pytest.raises(IntegrityError), db.write() as s:
         s.execute(text("INSERT INTO conversations VALUES ('c', 'nobody', 't', 't', 't')"))
