@@ -5,7 +5,8 @@ real PostgreSQL at 127.0.0.1:5432 (trust auth), each test in a database of its o
   under the test's data dir (`<tmp_path>/data/edge.db`, what Edge resolves by itself); on
   PostgreSQL, a new database copied from a template migrated once per session (`CREATE
   DATABASE ... TEMPLATE`, a few tens of milliseconds instead of running every migration),
-  dropped `WITH (FORCE)` after the test.
+  dropped `WITH (FORCE)` after the test. The template sorts text linguistically (see
+  `_LINGUISTIC`).
 - `pytest_generate_tests` (hooked in tests/conftest.py) gives every test that uses
   `database_url`, directly or through `make_edge`/`edge`, both backends, except the tests
   `SQLITE_ONLY` lists with the reason. Those, and any test run with
@@ -38,6 +39,12 @@ BACKENDS = ("sqlite", "postgres")
 START_HINT = (
     "Start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, "
     "or run only the SQLite variants with STEWARD_TEST_DATABASES=sqlite."
+)
+# Test databases sort text linguistically (ICU's en-US: case and punctuation weigh less than
+# letters), as most servers are set up, unlike this machine's byte-order C.UTF-8 default:
+# code that relied on byte order (ids, timestamps, cursors) fails here, not in production.
+_LINGUISTIC = (
+    "CREATE DATABASE {} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
 )
 _PREFIX = "steward_t"
 _NAME = re.compile(rf"^{_PREFIX}(\d+)_[0-9a-f]+(_tpl)?$")
@@ -126,7 +133,10 @@ class PostgresServer:
     def _migrated_template(self) -> str:
         if self._template is None:
             name = self._new_name("_tpl")
-            self._admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            try:
+                self._admin.execute(sql.SQL(_LINGUISTIC).format(sql.Identifier(name)))
+            except psycopg.Error:  # a server without ICU, or before 15: its own default
+                self._admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
             db = Database(self.url(name))
             try:
                 db.migrate()
