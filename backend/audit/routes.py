@@ -63,12 +63,7 @@ def timeline(
 async def verify(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     """Walk the whole hash chain; report the first broken link, if any."""
     services: Services = request.app.state.services
-
-    def run() -> dict[str, Any]:
-        with services.db.read() as s:
-            return services.ledger.verify(s).public()
-
-    return await asyncio.to_thread(run)
+    return await asyncio.to_thread(AuditService(services.db).verify)
 
 
 @router.post("/render")

@@ -6,8 +6,13 @@ import json
 from typing import Any
 
 import httpx
+from sqlalchemy import event
 
+from backend.audit.service import AuditService
+from backend.ledger.events import EventType, NewEvent
 from backend.ledger.hashing import canonical, event_hash
+from backend.ledger.store import LedgerStore
+from backend.storage.db import Database
 from tests.audit.rendering import render, report, run
 from tests.databases import execute, query
 
@@ -108,3 +113,34 @@ def test_deleted_event_is_reported_missing(edge: httpx.Client, database_url: str
     broken = after["integrity"]["first_broken"]
     assert broken["seq"] == route["seq"] + 1
     assert "missing" in broken["reason"]
+
+
+def test_verify_is_not_fooled_by_an_append_while_it_reads(database_url: str) -> None:
+    # Regression (PostgreSQL): under READ COMMITTED the chain walk saw an event appended
+    # after the head was read, and a sound ledger was reported broken ("the chain head says
+    # seq 3, but 4 events verify").
+    db, writer, ledger = Database(database_url), Database(database_url), LedgerStore()
+    db.migrate()
+
+    def append() -> None:
+        with writer.write() as s:
+            ledger.append(s, NewEvent(EventType.INPUT, {"i": 0}, conversation_id="c"))
+
+    for _ in range(3):
+        append()
+    walked: list[str] = []
+
+    def append_before_the_walk(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM ledger_events" in statement and not walked:
+            walked.append(statement)
+            append()  # another process commits between the head's read and the walk
+
+    event.listen(db.reader, "before_cursor_execute", append_before_the_walk)
+    try:
+        result = AuditService(db).verify()
+    finally:
+        db.dispose()
+        writer.dispose()
+    assert walked
+    assert result["ok"] is True, result
+    assert (result["events"], result["head"]["seq"]) == (3, 3)
