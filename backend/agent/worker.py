@@ -149,10 +149,12 @@ class WorkerPool:
             return bool(held)
 
     def claim(self) -> Claimed | None:
-        """Take the next free lane's head task, if any. On PostgreSQL the pick skips rows
-        other workers are claiming (`FOR UPDATE SKIP LOCKED`) instead of queueing behind
-        them, and only the append that records the claim waits for the ledger head."""
-        with self.db.write(serial=False) as s:
+        """Take the next free lane's head task, if any. The claim is a write transaction
+        like any other (it appends the `running` event to the one hash chain, so it holds
+        the chain head first, as every writer does: taking a task row before the head
+        could deadlock with a writer holding the head). On PostgreSQL the pick still skips
+        rows locked elsewhere (`FOR UPDATE SKIP LOCKED`) rather than waiting on them."""
+        with self.db.write() as s:
             current = now()
             task = self.tasks.next_claimable(s, rfc3339(current))
             if task is None:

@@ -8,8 +8,10 @@ timeout. A write transaction there takes the ledger head's row lock as its first
 so write transactions serialise exactly as under SQLite's `BEGIN IMMEDIATE` (every write
 appends to the one hash chain anyway, whose head each append locks) and each of their
 statements sees every earlier commit; read-then-write code is therefore race-free on both.
-The exceptions are the paths built for concurrency, which pass `serial=False`: claiming a
-task (`FOR UPDATE SKIP LOCKED`, then the append locks the head) and renewing leases.
+Only lease renewals pass `serial=False`: they update rows of running tasks and append
+nothing. Anything that appends must not take a row lock before the head: a writer holding
+the head and waiting for that row would deadlock with it (PostgreSQL's row locks, even
+those `FOR UPDATE SKIP LOCKED` takes on a row it then rejects, last until commit).
 Migrations (Alembic) run at start, serialised by an
 advisory lock on PostgreSQL so several processes may start at once. A full disk or a lock
 held past the busy timeout leaves a session as `StorageFull` / `StorageBusy`
@@ -139,8 +141,8 @@ class Database:
         """A session in one write transaction: committed on success, rolled back on error.
         The transaction and its write lock (SQLite's, or the ledger head's row on
         PostgreSQL) start here, so times taken inside the block are ordered like the
-        commits. `serial=False` (PostgreSQL only) skips the head lock, for code that locks
-        the rows it changes itself and appends at most at its end."""
+        commits. `serial=False` (PostgreSQL only) skips the head lock, for code that only
+        updates rows it locks itself and appends nothing."""
         with self.faults.translated(), self._write.begin() as session:
             connection = session.connection()
             if serial and self.dialect == "postgresql":
