@@ -56,9 +56,12 @@ SQLITE_ONLY: dict[str, str] = {
     "tests/storage/test_db.py::test_migrate_creates_the_file_with_wal": "SQLite's own file "
     "and pragmas",
     "tests/reliability/": "faults of the SQLite file (a tiny tmpfs, BEGIN EXCLUSIVE from "
-    "another process), kill -9 loops over one file; Core faults do not depend on the store",
+    "another process) and a hundred kill -9s over one file; Core faults, the fallback and "
+    "the schema fuzzing (minutes, and no 5xx on PostgreSQL either) do not depend on the store",
     "tests/agent/test_lanes_multiprocess.py": "several processes on one SQLite file (the "
     "PostgreSQL scale-out has its own suite)",
+    "tests/memory/test_real_embeddings.py": "the real embedding model's quality (16 s more on "
+    "PostgreSQL); memory on PostgreSQL is tests/memory/test_memory_api.py's",
     "tests/console/": "the browser drives the UI; the store behind it is covered below it",
     "tests/e2e/": "whole-system flows through `steward up` with its default store",
     "tests/security/": "HTTP authn/authz and host checks, independent of the store",
