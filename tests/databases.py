@@ -57,7 +57,8 @@ SQLITE_ONLY: dict[str, str] = {
     "and pragmas",
     "tests/reliability/": "faults of the SQLite file (a tiny tmpfs, BEGIN EXCLUSIVE from "
     "another process) and a hundred kill -9s over one file; Core faults, the fallback and "
-    "the schema fuzzing (minutes, and no 5xx on PostgreSQL either) do not depend on the store",
+    "the schema fuzzing (15 s; no 5xx on PostgreSQL either, run once by hand) do not depend "
+    "on the store",
     "tests/agent/test_lanes_multiprocess.py": "several processes on one SQLite file (the "
     "PostgreSQL scale-out has its own suite)",
     "tests/memory/test_real_embeddings.py": "the real embedding model's quality (16 s more on "
