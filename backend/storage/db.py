@@ -3,8 +3,8 @@
 SQLite: WAL journal, foreign keys on, a busy timeout, and every write transaction opened
 with `BEGIN IMMEDIATE`, so writers queue for the lock up front instead of failing on a lock
 upgrade; reads use a second engine with deferred transactions, which WAL lets run beside a
-writer. PostgreSQL: one engine for both, READ COMMITTED, `lock_timeout` set to the busy
-timeout. A write transaction there takes the ledger head's row lock as its first statement,
+writer. PostgreSQL: one pool for both, writes READ COMMITTED and reads REPEATABLE READ (one
+snapshot per read session), `lock_timeout` set to the busy timeout. A write transaction there takes the ledger head's row lock as its first statement,
 so write transactions serialise exactly as under SQLite's `BEGIN IMMEDIATE` (every write
 appends to the one hash chain anyway, whose head each append locks) and each of their
 statements sees every earlier commit; read-then-write code is therefore race-free on both.
@@ -101,7 +101,9 @@ class Database:
             self.reader = _sqlite_engine(url, immediate=False, busy_timeout_s=busy_timeout_s)
         else:
             self.writer = _postgres_engine(url, lock_timeout_s=busy_timeout_s)
-            self.reader = self.writer
+            # One snapshot per read session, as SQLite's read transactions give (READ
+            # COMMITTED would show each statement a newer one).
+            self.reader = self.writer.execution_options(isolation_level="REPEATABLE READ")
         self._write = sessionmaker(self.writer, expire_on_commit=False)
         self._read = sessionmaker(self.reader, expire_on_commit=False)
         self._listeners: list[CommitListener] = []
