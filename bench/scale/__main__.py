@@ -1,7 +1,7 @@
 """Steward on PostgreSQL with several workers, against SQLite in one process and against a
 raw `FOR UPDATE SKIP LOCKED` claim loop on the same server, in one run.
 
-Run: `uv run --no-sync python -m bench.scale [--tasks 2000] [--processes 1,2,4]`
+Run: `uv run --no-sync python -m bench.scale [--tasks 1200] [--processes 1,2,4]`
 (needs the PostgreSQL at 127.0.0.1:5432, trust auth; each measurement gets a fresh
 database, dropped afterwards). Prints a Markdown report for docs/BENCHMARKS.md.
 
@@ -10,7 +10,10 @@ Three measurements:
 2. Steward's claim path without the model (`bench.scale.claims`): `WorkerPool.claim` and
    the completing write, on PostgreSQL per process count and on SQLite in one process.
 3. Whole tasks (`bench.scale.workers`): `steward worker` processes of 4 lanes each with Core
-   on its mock backend, on PostgreSQL per worker count and on SQLite with one worker.
+   on its mock backend, on PostgreSQL per worker count and on SQLite with one worker; once
+   with instant answers (what Edge itself costs) and once with answers that take about
+   1 s (`--model-delay`, the mock's pause per streamed piece), where time goes to the
+   model as it does with a real one.
 """
 
 from __future__ import annotations
@@ -66,20 +69,46 @@ def _claim_rows(runs: list[tuple[str, ClaimRun]]) -> list[str]:
     return rows
 
 
-def _worker_rows(runs: list[WorkerRun]) -> list[str]:
+def _worker_rows(runs: list[tuple[str, WorkerRun]]) -> list[str]:
     rows = [
-        "| database | worker processes (4 lanes each) | tasks measured | tasks/s |",
-        "|---|---:|---:|---:|",
+        "| one model answer | database | worker processes (4 lanes each) | tasks measured "
+        "| tasks/s |",
+        "|---|---|---:|---:|---:|",
     ]
-    for r in runs:
-        rows.append(f"| {r.label} | {r.workers} | {r.done} | {r.per_second:,.1f} |")
+    for model, r in runs:
+        rows.append(f"| {model} | {r.label} | {r.workers} | {r.done} | {r.per_second:,.1f} |")
     return rows
+
+
+def _whole_tasks(delay_s: float, counts: list[int], lanes: int) -> list[tuple[str, WorkerRun]]:
+    """Whole tasks with 4 per lane through each worker count on PostgreSQL and one worker
+    on SQLite, with Core's mock answering after `delay_s` per streamed piece."""
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp_text:
+        tmp = Path(tmp_text)
+        core = Core(free_port(), tmp / "core.log", delay_s)
+        try:
+            model = f"{core.answer_seconds():.2f} s"
+            for n in counts:
+                with fresh_database() as url:
+                    _say(f"whole tasks ({model} answers): {n} worker(s) on PostgreSQL ...")
+                    runs.append((model, workers.run("PostgreSQL", url, n, core, tmp, lanes, 4)))
+            _say(f"whole tasks ({model} answers): 1 worker on SQLite ...")
+            url = f"sqlite:///{tmp}/edge-e2e.db"
+            runs.append((model, workers.run("SQLite", url, 1, core, tmp, lanes, 4)))
+        finally:
+            core.stop()
+    return runs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__)
-    parser.add_argument("--tasks", type=int, default=2000, help="tasks (jobs) per run")
+    parser.add_argument("--tasks", type=int, default=1200, help="tasks (jobs) per run")
     parser.add_argument("--processes", default="1,2,4", help="process counts to measure")
+    parser.add_argument(
+        "--model-delay", type=float, default=0.02, help="second series: mock pause per piece"
+    )
+    parser.add_argument("--slow-tasks", type=int, default=160, help="tasks of that series")
     args = parser.parse_args()
     counts = [int(n) for n in args.processes.split(",")]
     lanes, per_lane = args.tasks // 4, 4
@@ -102,23 +131,9 @@ def main() -> None:
         _say("  claiming ...")
         claim_runs.append(("Steward claim + finish, SQLite", claims.run(url, 1)))
 
-    worker_runs: list[WorkerRun] = []
-    with tempfile.TemporaryDirectory() as tmp_text:
-        tmp = Path(tmp_text)
-        core = Core(free_port(), tmp / "core.log")
-        try:
-            for n in counts:
-                with fresh_database() as url:
-                    _say(f"whole tasks: {n} worker process(es) on PostgreSQL ...")
-                    worker_runs.append(
-                        workers.run("PostgreSQL", url, n, core, tmp, lanes, per_lane)
-                    )
-            _say("whole tasks: 1 worker process on SQLite ...")
-            url = f"sqlite:///{tmp}/edge-e2e.db"
-            worker_runs.append(workers.run("SQLite", url, 1, core, tmp, lanes, per_lane))
-        finally:
-            core.stop()
-
+    worker_runs: list[tuple[str, WorkerRun]] = []
+    for delay, tasks in ((0.0, args.tasks), (args.model_delay, args.slow_tasks)):
+        worker_runs += _whole_tasks(delay, counts, tasks // 4)
     _say("")
     _say(
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "

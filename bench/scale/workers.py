@@ -59,9 +59,9 @@ def _env(url: str, core_url: str, data_dir: Path) -> dict[str, str]:
 class Core:
     """Core on the mock backend, in its own process."""
 
-    def __init__(self, port: int, log: Path):
+    def __init__(self, port: int, log: Path, delay_s: float = 0.0):
         env = {k: v for k, v in os.environ.items() if not k.startswith("CORE_")}
-        env.update(CORE_BACKEND="mock", CORE_MOCK_STREAM_DELAY_S="0")
+        env.update(CORE_BACKEND="mock", CORE_MOCK_STREAM_DELAY_S=str(delay_s))
         self.url = f"http://127.0.0.1:{port}"
         self._log = log.open("ab")
         self.proc = subprocess.Popen(
@@ -79,6 +79,16 @@ class Core:
             except httpx.TransportError:
                 time.sleep(0.1)
         raise RuntimeError(f"Core did not start; see {log}")
+
+    def answer_seconds(self) -> float:
+        """How long one streamed answer to a benchmark task takes end to end."""
+        question = {"role": "user", "content": "task 0 of lane 0000"}
+        body = {"model": "mock", "stream": True, "messages": [question]}
+        started = time.perf_counter()
+        with httpx.stream("POST", f"{self.url}/v1/chat/completions", json=body, timeout=60) as r:
+            for _ in r.iter_bytes():
+                pass
+        return time.perf_counter() - started
 
     def stop(self) -> None:
         self.proc.terminate()
