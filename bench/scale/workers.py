@@ -20,7 +20,8 @@ from sqlalchemy import func, select
 
 from backend.storage.db import Database
 from backend.storage.models import Task
-from bench.scale.claims import OWNER_TOKEN, submit
+from bench.scale.claims import submit
+from tests.agent.conftest import OWNER_TOKEN
 
 REPO = Path(__file__).resolve().parents[2]
 READY = b"running up to"

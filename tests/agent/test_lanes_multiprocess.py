@@ -18,15 +18,12 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from backend.agent.service import AgentService
-from backend.agent.store import TaskStore
-from backend.auth.store import UserStore
 from backend.ledger.store import LedgerStore
 from backend.storage.db import Database
 from backend.storage.models import LedgerEvent, Task, User
-from tests.agent.conftest import OWNER_TOKEN
 from tests.agent.polling import send, timeline, wait_task
 from tests.agent.processes import EdgeProcesses, edge_env
+from tests.agent.queueing import owner_service
 from tests.fakes.slow_core import SlowCoreState, slow_core_app
 from tests.servers import free_port, serve
 
@@ -138,15 +135,7 @@ def test_lanes_hold_across_three_processes_on_one_sqlite_file(
 
 def test_database_refuses_a_second_busy_task_in_one_lane(tmp_path: Path) -> None:
     db = _database(tmp_path)
-    db.migrate()
-    ledger, tasks = LedgerStore(), TaskStore()
-    users = UserStore(ledger)
-    with db.write() as s:
-        users.ensure_owner(s, OWNER_TOKEN)
-    with db.read() as s:
-        owner = users.resolve(s, OWNER_TOKEN)
-    assert owner is not None
-    agent = AgentService(db, ledger, tasks)
+    owner, agent = owner_service(db)
     a1, a2, b1 = (
         agent.submit(owner, text, lane, None)[0]["task_id"]
         for text, lane in (("a1", "lane-a"), ("a2", "lane-a"), ("b1", "lane-b"))

@@ -16,50 +16,22 @@ from typing import cast
 from sqlalchemy import func, select
 
 from backend.agent.bus import TaskBus
-from backend.agent.loop import AgentLoop, Claimed
-from backend.agent.service import AgentService
+from backend.agent.loop import AgentLoop
 from backend.agent.store import TaskStore
 from backend.agent.worker import WorkerPool
-from backend.auth.store import UserStore
-from backend.clock import now_text
-from backend.ledger.events import EventType, NewEvent
 from backend.ledger.store import LedgerStore
 from backend.settings import EdgeSettings
 from backend.storage.db import Database
 from backend.storage.models import LedgerEvent, Task
-from tests.agent.conftest import OWNER_TOKEN
+from tests.agent.queueing import finish, owner_service
 
 LANES, PER_LANE, WORKERS = 40, 5, 4
 
 
-def _finish(db: Database, ledger: LedgerStore, tasks: TaskStore, claimed: Claimed) -> None:
-    with db.write() as s:
-        task = tasks.get(s, claimed.task_id)
-        assert task is not None
-        tasks.transition(task, "completed", lease_owner=None, lease_expires_at=None)
-        ledger.append(
-            s,
-            NewEvent(
-                EventType.TASK,
-                {"status": "completed", "from": "running", "at": now_text()},
-                conversation_id=claimed.conversation_id,
-                task_id=claimed.task_id,
-                causation_id=ledger.last_event_id(s, claimed.task_id),
-            ),
-        )
-
-
 def test_racing_claims_take_each_task_once_without_deadlocks(pg_url: str, tmp_path: Path) -> None:
     db = Database(pg_url)
-    db.migrate()
+    owner, agent = owner_service(db)
     ledger, tasks = LedgerStore(), TaskStore()
-    users = UserStore(ledger)
-    with db.write() as s:
-        users.ensure_owner(s, OWNER_TOKEN)
-    with db.read() as s:
-        owner = users.resolve(s, OWNER_TOKEN)
-    assert owner is not None
-    agent = AgentService(db, ledger, tasks)
     for n in range(PER_LANE):
         for lane in range(LANES):
             agent.submit(owner, f"task {n} of lane {lane}", f"lane-{lane}", None)
@@ -85,7 +57,7 @@ def test_racing_claims_take_each_task_once_without_deadlocks(pg_url: str, tmp_pa
                         return
                     continue
                 claimed_by.append((claimed.task_id, n))
-                _finish(db, ledger, tasks, claimed)
+                finish(db, ledger, tasks, claimed)
         except BaseException as exc:
             errors.append(exc)
 
@@ -102,8 +74,8 @@ def test_racing_claims_take_each_task_once_without_deadlocks(pg_url: str, tmp_pa
         assert set(counts.values()) == {1}, "a task was claimed twice"
         assert len({n for _, n in claimed_by}) > 1, "the claims were spread over workers"
         with db.read() as s:
-            counted = s.execute(select(Task.status, func.count()).group_by(Task.status))
-            statuses = {status: n for status, n in counted}
+            by_status = select(Task.status, func.count()).group_by(Task.status)
+            statuses = dict(s.execute(by_status).tuples().all())
             assert statuses == {"completed": LANES * PER_LANE}
             running = s.scalars(
                 select(LedgerEvent.payload).where(LedgerEvent.type == "TaskEvent")
