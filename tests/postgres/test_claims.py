@@ -75,7 +75,7 @@ def test_racing_claims_take_each_task_once_without_deadlocks(pg_url: str, tmp_pa
         assert len({n for _, n in claimed_by}) > 1, "the claims were spread over workers"
         with db.read() as s:
             by_status = select(Task.status, func.count()).group_by(Task.status)
-            statuses = dict(s.execute(by_status).tuples().all())
+            statuses = {row[0]: row[1] for row in s.execute(by_status)}
             assert statuses == {"completed": LANES * PER_LANE}
             running = s.scalars(
                 select(LedgerEvent.payload).where(LedgerEvent.type == "TaskEvent")
