@@ -4,18 +4,18 @@ SQLite: WAL journal, foreign keys on, a busy timeout, and every write transactio
 with `BEGIN IMMEDIATE`, so writers queue for the lock up front instead of failing on a lock
 upgrade; reads use a second engine with deferred transactions, which WAL lets run beside a
 writer. PostgreSQL: one pool for both, writes READ COMMITTED and reads REPEATABLE READ (one
-snapshot per read session), `lock_timeout` set to the busy timeout. A write transaction there takes the ledger head's row lock as its first statement,
-so write transactions serialise exactly as under SQLite's `BEGIN IMMEDIATE` (every write
-appends to the one hash chain anyway, whose head each append locks) and each of their
-statements sees every earlier commit; read-then-write code is therefore race-free on both.
-Only lease renewals pass `serial=False`: they update rows of running tasks and append
-nothing. Anything that appends must not take a row lock before the head: a writer holding
-the head and waiting for that row would deadlock with it (PostgreSQL's row locks, even
-those `FOR UPDATE SKIP LOCKED` takes on a row it then rejects, last until commit).
-Migrations (Alembic) run at start, serialised by an
-advisory lock on PostgreSQL so several processes may start at once. A full disk or a lock
-held past the busy timeout leaves a session as `StorageFull` / `StorageBusy`
-(backend.storage.faults), after the transaction rolled back.
+snapshot per read session), `lock_timeout` set to the busy timeout. A write transaction
+there takes the ledger head's row lock as its first statement, so write transactions
+serialise exactly as under SQLite's `BEGIN IMMEDIATE` (every write appends to the one hash
+chain anyway, whose head each append locks) and each of their statements sees every
+earlier commit; read-then-write code is therefore race-free on both. Only lease renewals
+pass `serial=False`: they update rows of running tasks and append nothing. Anything that
+appends must not take a row lock before the head: a writer holding the head and waiting
+for that row would deadlock with it (PostgreSQL's row locks, even those `FOR UPDATE SKIP
+LOCKED` takes on a row it then rejects, last until commit). Migrations (Alembic) run at
+start, serialised by an advisory lock on PostgreSQL so several processes may start at
+once. A full disk or a lock held past the busy timeout leaves a session as `StorageFull` /
+`StorageBusy` (backend.storage.faults), after the transaction rolled back.
 """
 
 from __future__ import annotations
