@@ -8,9 +8,9 @@ Invariants:
   ids of other users' work are not confirmed to exist.
 - Each report says whether its events verify against the hash chain around them; a broken
   link is reported, never raised, so a tampered ledger can still be read and explained.
-- Everything a report or a verification reads is one snapshot (`backend.storage.snapshot`,
-  on PostgreSQL too), so events, their neighbours' hashes and the chain's head agree even
-  while Edge appends.
+- Everything a report or a verification reads is one read session, one snapshot on SQLite
+  and PostgreSQL alike (`Database.read`), so events, their neighbours' hashes and the
+  chain's head agree even while Edge appends.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from backend.errors import NotFound
 from backend.ledger.events import EventType, StoredEvent
 from backend.ledger.store import LedgerStore
 from backend.storage.db import Database
-from backend.storage.snapshot import snapshot
 
 __all__ = ["AuditService", "Format", "Rendered"]
 
@@ -65,12 +64,12 @@ class AuditService:
 
     def verify(self) -> dict[str, Any]:
         """Walk the whole hash chain up to its head; report the first broken link, if any."""
-        with snapshot(self.db) as s:
+        with self.db.read() as s:
             return LedgerStore().verify(s).public()
 
     def task(self, principal: Principal, task_id: str) -> dict[str, Any]:
         """The report of a task the principal may see, or `NotFound`."""
-        with snapshot(self.db) as s:
+        with self.db.read() as s:
             events = self.store.task_events(s, task_id)
             owner = _owner(events)
             if owner is None or not principal.may_see(owner):
@@ -80,7 +79,7 @@ class AuditService:
 
     def conversation(self, principal: Principal, conversation_id: str) -> dict[str, Any]:
         """The report of a conversation the principal may see, or `NotFound`."""
-        with snapshot(self.db) as s:
+        with self.db.read() as s:
             owner = self.store.conversation_owner(s, conversation_id)
             if owner is None or not principal.may_see(owner):
                 raise NotFound(

@@ -1,7 +1,7 @@
 """Rebuild every projected table from the ledger alone and compare it with the live state.
 
 Invariants:
-- The live database is only read, in one snapshot (`backend.storage.snapshot`): the ledger
+- The live database is only read, in one read session (one snapshot, `Database.read`): the ledger
   and the tables it is compared with are one consistent state even while Edge keeps
   writing, on SQLite and on PostgreSQL.
 - The chain is verified while it is read; a ledger that does not verify is not rebuilt
@@ -36,7 +36,6 @@ from backend.ledger.redact import REDACTED, redact
 from backend.memory.embeddings import content_hash
 from backend.storage.db import Database
 from backend.storage.models import LedgerEvent, LedgerHead
-from backend.storage.snapshot import snapshot
 
 __all__ = ["ChainBroken", "Difference", "RebuildReport", "read_events", "rebuild"]
 
@@ -309,7 +308,7 @@ def rebuild(
 def _rebuild(live: Database, target: Path, batch: int, progress: Progress | None) -> RebuildReport:
     report = RebuildReport()
     projection = Projection()
-    with snapshot(live) as s:
+    with live.read() as s:
         started = time.perf_counter()
         reducing = 0.0
         for events in read_events(s, batch=batch, progress=progress):

@@ -5,7 +5,7 @@ recorded ones.
 Invariants:
 - The live database (SQLite or PostgreSQL) is only read: one snapshot for the task's
   events, the tool registry table and a copy of every table in a SQLite file in a temporary
-  directory (`backend.storage.snapshot`). Everything the replay writes goes into that
+  directory (`backend.storage.snapshot.copy_to_sqlite`). Everything the replay writes goes into that
   scratch copy, which is discarded.
 - No model is called and no tool runs (`replay_recorded`): the loop, the policy, approvals
   and the ledger writes are the real code, so what they decide is what is checked.
@@ -54,7 +54,7 @@ from backend.memory.vectors import MemoryVectors
 from backend.settings import EdgeSettings
 from backend.storage.db import Database
 from backend.storage.models import Approval, Task, ToolRecord, User
-from backend.storage.snapshot import copy_to_sqlite, snapshot
+from backend.storage.snapshot import copy_to_sqlite
 from backend.tools.service import ToolService
 
 __all__ = ["ReplayError", "ReplayReport", "replay"]
@@ -115,7 +115,7 @@ async def replay(live: Database, task_id: str) -> ReplayReport:
 
 def _snapshot(live: Database, task_id: str, path: Path) -> _Live:
     """Read the task and copy the live database to `path`, both from one snapshot."""
-    with snapshot(live) as s:
+    with live.read() as s:
         task = s.get(Task, task_id)
         if task is None:
             raise ReplayError(f"there is no task '{task_id}'")

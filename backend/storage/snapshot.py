@@ -1,11 +1,9 @@
-"""One consistent view of Edge's database for tools that read all of it (`steward ledger
-rebuild`, `steward replay`), and a copy of that view in a scratch SQLite file.
+"""A copy of Edge's database, as one read session sees it, in a scratch SQLite file
+(`steward replay` works on the copy).
 
 Invariants:
-- Every statement of a `snapshot` session sees the same committed state, however long it
-  runs and whatever Edge commits meanwhile: SQLite's read transactions do that in WAL mode;
-  PostgreSQL's default READ COMMITTED gives each statement a new snapshot, so the session
-  runs REPEATABLE READ there (read-only work never fails to serialise under it).
+- The copy is the read session's snapshot (`Database.read` gives one on SQLite and on
+  PostgreSQL), whatever Edge commits meanwhile.
 - `copy_to_sqlite` writes that view into a new file migrated with Edge's own migrations, so
   the copy has the live schema's triggers and indexes whichever database it came from.
 """
@@ -13,8 +11,6 @@ Invariants:
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +20,6 @@ from sqlalchemy.orm import Session
 from backend.storage.db import Database
 
 _CHUNK = 5000
-
-
-@contextmanager
-def snapshot(db: Database) -> Iterator[Session]:
-    """A read session in which every statement sees one snapshot of `db`."""
-    with db.read() as session:
-        if db.dialect == "postgresql":
-            # Applies to the connection the session procures first, which is this one.
-            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        yield session
 
 
 def copy_to_sqlite(session: Session, path: Path) -> None:
