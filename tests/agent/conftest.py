@@ -55,16 +55,22 @@ def make_edge(tmp_path: Path, core_url: str, database_url: str) -> EdgeFactory:
         core = overrides.pop("core_base_url", core_url)
         data_dir = overrides.pop("data_dir", tmp_path / "data")
         overrides.setdefault("database_url", database_url if is_postgres(database_url) else None)
-        settings = edge_settings(data_dir, core, **overrides)
-        with (
-            serve(create_edge(settings)) as url,
-            httpx.Client(
-                base_url=url, headers={"Authorization": f"Bearer {OWNER_TOKEN}"}, timeout=30
-            ) as client,
-        ):
+        with running_edge(edge_settings(data_dir, core, **overrides)) as client:
             yield client
 
     return factory
+
+
+@contextmanager
+def running_edge(settings: EdgeSettings) -> Iterator[httpx.Client]:
+    """A real Edge with `settings` on a loopback port, and a client carrying the owner token."""
+    with (
+        serve(create_edge(settings)) as url,
+        httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {OWNER_TOKEN}"}, timeout=30
+        ) as client,
+    ):
+        yield client
 
 
 @pytest.fixture

@@ -21,14 +21,12 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from backend.agent.api import create_app as create_edge
 from backend.memory.index_pgvector import PgVectorIndex, PgVectorUnavailable
 from backend.memory.vectors import embedded_index, index_factory
 from backend.settings import EdgeSettings
 from backend.storage.db import Database
-from tests.agent.conftest import OWNER_TOKEN, edge_settings
+from tests.agent.conftest import edge_settings, running_edge
 from tests.memory.pgvector_server import PgVectorServer, pgvector_server
-from tests.servers import serve
 
 __all__ = ["pgvector_server"]
 
@@ -44,13 +42,7 @@ FACTS = [
 @contextmanager
 def edge_on(url: str, data_dir: Path, core_url: str, **overrides: Any) -> Iterator[httpx.Client]:
     """A real Edge on the database at `url`, as its owner."""
-    settings = edge_settings(data_dir, core_url, database_url=url, **overrides)
-    with (
-        serve(create_edge(settings)) as base,
-        httpx.Client(
-            base_url=base, headers={"Authorization": f"Bearer {OWNER_TOKEN}"}, timeout=30
-        ) as client,
-    ):
+    with running_edge(edge_settings(data_dir, core_url, database_url=url, **overrides)) as client:
         yield client
 
 
